@@ -1,0 +1,301 @@
+/**
+ * The connection log (DESIGN.md §8): one JSON line per closed connection, plus warnings,
+ * in one file rotated by size. The only winston importer of corproxy.
+ *
+ * Lines reach the file through a small winston transport of our own: winston's File
+ * transport with `maxsize` + `tailable` drops stretches of lines written while it rotates
+ * and never finishes when a burst precedes the file's opening (winston issue #908; with
+ * 3.19, 2000 records one per tick into 20 kB files lost about 330). This one queues
+ * lines, writes batches cut at the size limit and rotates between batches. Rotated
+ * files keep winston's tailable names (see read-log.ts).
+ */
+
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import winston from 'winston';
+import type { LogConfig } from '../config/types.js';
+import { CorproxyError } from '../errors.js';
+import type { ConnectionRecord } from '../events.js';
+import { rotatedName } from './read-log.js';
+import { compileRedactor, redactUrl } from './redact.js';
+
+/** Sink for closed connections and notable events; never blocks the caller. */
+export interface ConnectionLog {
+  write(record: ConnectionRecord): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** Resolves once every line written before it is on disk and the file is closed. */
+  close(): Promise<void>;
+}
+
+export interface ConnectionLogDeps {
+  /** Strings that must never reach the file (passwords, `user:pass`); see redact.ts. */
+  readonly secrets?: readonly string[];
+  readonly clock?: () => Date;
+  /** Write or rotation failures; the log keeps going. Defaults to a line on stderr. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** triple-beam's MESSAGE: the finished line a winston transport writes. */
+const MESSAGE = Symbol.for('message');
+
+/** Without a size limit, batches are still cut so one write never builds a huge string. */
+const MAX_BATCH_BYTES = 1 << 20;
+
+// The typings call the base class `transport`; at run time winston exports `Transport`.
+const TransportBase = (winston as unknown as { Transport: new () => winston.transport }).Transport;
+
+interface FileOptions {
+  readonly file: string;
+  readonly maxSize: number;
+  readonly maxFiles: number;
+  readonly onError: (err: Error) => void;
+}
+
+/** Appends lines to one file and rotates it by size ("tailable": the live name stays). */
+class RotatingFile extends TransportBase {
+  readonly #opts: FileOptions;
+  #queue: string[] = [];
+  #handle: FileHandle | undefined;
+  #size = 0;
+  /** Rotate once the file reaches this size; raised after a failed rotation. */
+  #rotateAt: number;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: FileOptions) {
+    super();
+    this.#opts = opts;
+    this.#rotateAt = opts.maxSize;
+  }
+
+  override log(info: Record<symbol, unknown>, next: () => void): void {
+    this.#queue.push(String(info[MESSAGE]));
+    this.#kick();
+    next();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    void this.#settle().then(() => callback());
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#running) await this.#running;
+    await this.#closeHandle().catch((err: unknown) => this.#opts.onError(toError(err)));
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      if (this.#queue.length > 0) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      let taken = false;
+      try {
+        const handle = await this.#ready();
+        const batch = this.#takeBatch();
+        taken = true;
+        await handle.appendFile(batch.text);
+        this.#size += batch.bytes;
+      } catch (err) {
+        // Nowhere to write this batch: drop it rather than retry forever.
+        if (!taken) this.#takeBatch();
+        this.#opts.onError(toError(err));
+        await this.#closeHandle().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Lines up to the one that reaches the size limit, so files end close to maxSize. */
+  #takeBatch(): { text: string; bytes: number } {
+    const room = this.#opts.maxSize > 0 ? this.#rotateAt - this.#size : MAX_BATCH_BYTES;
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#queue.length && (n === 0 || bytes < room)) {
+      bytes += Buffer.byteLength(this.#queue[n] ?? '') + 1;
+      n++;
+    }
+    return { text: `${this.#queue.splice(0, n).join('\n')}\n`, bytes };
+  }
+
+  #needsRotation(): boolean {
+    return this.#opts.maxSize > 0 && this.#size >= this.#rotateAt;
+  }
+
+  /**
+   * The open live file, rotated first when full. Rotating before a write rather than
+   * after it keeps the live file in place between batches (for `tail -F` and readers);
+   * a file left full by an earlier run is rotated the same way.
+   */
+  async #ready(): Promise<FileHandle> {
+    if (!this.#handle) {
+      this.#handle = await open(this.#opts.file, 'a', 0o600);
+      this.#size = (await this.#handle.stat()).size;
+    }
+    if (!this.#needsRotation()) return this.#handle;
+    await this.#rotate();
+    // A new, empty file; or, after a failed rotation (#rotateAt raised), the same one.
+    return this.#ready();
+  }
+
+  /** Closes the live file and shifts the names. */
+  async #rotate(): Promise<void> {
+    try {
+      await this.#closeHandle();
+      await shiftFiles(this.#opts.file, this.#opts.maxFiles);
+      this.#rotateAt = this.#opts.maxSize;
+    } catch (err) {
+      // Keep appending to the live file and try again after another maxSize bytes,
+      // instead of failing (and reporting) on every record.
+      this.#rotateAt = this.#size + this.#opts.maxSize;
+      this.#opts.onError(toError(err));
+    }
+  }
+
+  async #closeHandle(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+}
+
+/** `conn.log` → `conn1.log`, `conn1.log` → `conn2.log`, …, keeping `maxFiles` rotated files. */
+async function shiftFiles(file: string, maxFiles: number): Promise<void> {
+  if (maxFiles <= 0) return unlink(file).catch(ignoreMissing);
+  for (let n = maxFiles; n >= 2; n--) {
+    await rename(rotatedName(file, n - 1), rotatedName(file, n)).catch(ignoreMissing);
+  }
+  // The live file may have been deleted by hand; the next append creates it again.
+  await rename(file, rotatedName(file, 1)).catch(ignoreMissing);
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Creates the directory (0700: the log names hosts a user visited) and checks that the
+ * file can be appended to, so a bad `log.file` fails at start, not silently later.
+ */
+function prepareFile(file: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Opening a FIFO for writing would block until a reader appears: look first.
+    const existing = statSync(file, { throwIfNoEntry: false });
+    if (existing && !existing.isFile()) throw new Error('not a regular file');
+    closeSync(openSync(file, 'a', 0o600));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? toError(err).message;
+    throw new CorproxyError('CPX_ERR_CONFIG_INVALID', `log.file: cannot write ${file}: ${reason}`, {
+      cause: err,
+    });
+  }
+}
+
+/** JSON.stringify replacer: every string value loses secrets and URL credentials. */
+function redactingReplacer(secrets: readonly string[]): (key: string, value: unknown) => unknown {
+  const redact = compileRedactor(secrets);
+  // URL userinfo first: masking `user:pass` as a secret first would leave `http://***@`,
+  // which no longer shows that a password was there.
+  return (_key, value) => (typeof value === 'string' ? redact(redactUrl(value)) : value);
+}
+
+/** Warning fields may hold anything; keep the line valid JSON whatever they are. */
+function safeValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  return value;
+}
+
+const noopLog: ConnectionLog = Object.freeze({
+  write: () => undefined,
+  warn: () => undefined,
+  close: async () => undefined,
+});
+
+function defaultOnError(err: Error): void {
+  process.stderr.write(`corproxy: connection log: ${err.message}\n`);
+}
+
+/** Opens the connection log of `cfg`; `cfg.file === ''` gives a log that writes nothing. */
+export function openConnectionLog(cfg: LogConfig, deps: ConnectionLogDeps = {}): ConnectionLog {
+  if (cfg.file === '') return noopLog;
+  prepareFile(cfg.file);
+  const report = deps.onError ?? defaultOnError;
+  const onError = (err: Error): void => {
+    try {
+      report(err);
+    } catch {
+      // A failing reporter must not stop the log (or reject its write loop).
+    }
+  };
+  const clock = deps.clock ?? (() => new Date());
+  const transport = new RotatingFile({
+    file: cfg.file,
+    maxSize: Math.max(0, cfg.maxSizeBytes),
+    maxFiles: Math.max(0, cfg.maxFiles),
+    onError,
+  });
+  const logger = winston.createLogger({
+    // log.level governs daemon messages (docs/configuration.md); this file keeps every
+    // record and warning, and `log.file: off` is the way to silence it.
+    level: 'info',
+    // The line is finished before it reaches winston: no timestamps, colours or splat.
+    format: winston.format((info) => info)(),
+    transports: [transport],
+    exitOnError: false,
+  });
+  logger.on('error', (err: unknown) => onError(toError(err)));
+  const replacer = redactingReplacer(deps.secrets ?? []);
+  let closing: Promise<void> | undefined;
+
+  const emit = (level: 'info' | 'warn', line: object): void => {
+    let text: string;
+    try {
+      text = JSON.stringify(line, replacer);
+    } catch (err) {
+      onError(toError(err));
+      return;
+    }
+    logger.log({ level, message: '', [MESSAGE]: text });
+  };
+
+  return {
+    write(record) {
+      if (closing) return;
+      // Shallow copy only to put time and level first; nested objects are shared.
+      emit(
+        'info',
+        Object.assign<object, ConnectionRecord>({ time: record.time, level: 'info' }, record),
+      );
+    },
+    warn(message, fields = {}) {
+      if (closing) return;
+      const line: Record<string, unknown> = {
+        time: clock().toISOString(),
+        level: 'warn',
+        event: 'warning',
+        message,
+      };
+      for (const [k, v] of Object.entries(fields)) {
+        if (k !== 'time' && k !== 'level' && k !== 'message') line[k] = safeValue(v);
+      }
+      emit('warn', line);
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        // The logger's own 'finish' fires before its transports have flushed.
+        transport.once('finish', () => resolve());
+        logger.end();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * CONNECT host:port → route → remote → 200 → splice. Every failure becomes a reply
+ * from errors.toHttpReply, written on the raw socket (there is no ServerResponse for
+ * CONNECT), and one connection record.
+ */
+import type http from 'node:http';
+import type net from 'node:net';
+import { CorproxyError, formatHttpReply, toHttpReply } from '../errors.js';
+import type { RouteDecision } from '../events.js';
+import { decideRoute } from '../route/router.js';
+import { formatAuthority, parseConnectTarget, type Target } from './http1.js';
+import { openRemote, type Remote } from './open-remote.js';
+import { clientLabel, finishRecord, type RecordStart } from './record.js';
+import type { ServerState } from './state.js';
+import { splice } from './tunnel.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+
+export async function handleConnect(
+  state: ServerState,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+): Promise<void> {
+  const start: RecordStart = {
+    id: state.nextId(),
+    startedAt: state.clock(),
+    client: clientLabel(socket.remoteAddress, socket.remotePort),
+    method: 'CONNECT',
+    target: req.url ?? '',
+  };
+  // The client may vanish while the remote is dialled; its error must not go unheard.
+  const onEarlyError = (): void => undefined;
+  socket.on('error', onEarlyError);
+  let decision: RouteDecision = { kind: 'direct', rule: '-' };
+  let remote: Remote | undefined;
+  try {
+    const target = parseConnectTarget(req.url);
+    if (state.isSelf(target)) {
+      throw new CorproxyError(
+        'CPX_ERR_LOOP',
+        `CONNECT ${formatAuthority(target)} points at corproxy itself`,
+      );
+    }
+    decision = decideRoute(target, state.routes);
+    remote = await openRemote(target, decision, state);
+    socket.off('error', onEarlyError);
+    await relay(state, start, socket, head, target, remote);
+  } catch (err) {
+    socket.off('error', onEarlyError);
+    remote?.socket.destroy();
+    refuse(state, start, socket, decision, err);
+  }
+}
+
+async function relay(
+  state: ServerState,
+  start: RecordStart,
+  socket: net.Socket,
+  head: Buffer,
+  target: Target,
+  remote: Remote,
+): Promise<void> {
+  const connectMs = state.clock() - start.startedAt;
+  const upstream = remote.upstream?.display;
+  if (socket.destroyed) {
+    remote.socket.destroy();
+    finishRecord(state, start, {
+      route: remote.route,
+      rule: remote.rule,
+      upstream,
+      status: 0,
+      outcome: 'client-closed',
+      connectMs,
+    });
+    return;
+  }
+  socket.write(ESTABLISHED);
+  const hook = state.hooks.onTunnelClientBytes;
+  state.metrics.openTunnels += 1;
+  const result = await splice(socket, remote.socket, {
+    clientHead: head,
+    remoteHead: remote.rest,
+    idleTimeoutMs: state.config.limits.idleTimeoutMs,
+    ...(hook
+      ? { onClientBytes: (chunk: Buffer) => hook(target, remote.route, remote.upstream?.id, chunk) }
+      : {}),
+  });
+  state.metrics.openTunnels -= 1;
+  finishRecord(state, start, {
+    route: remote.route,
+    rule: remote.rule,
+    upstream,
+    status: 200,
+    outcome: result.closedBy === 'idle-timeout' ? 'timeout' : 'ok',
+    bytesUp: result.bytesUp,
+    bytesDown: result.bytesDown,
+    connectMs,
+  });
+}
+
+function refuse(
+  state: ServerState,
+  start: RecordStart,
+  socket: net.Socket,
+  decision: RouteDecision,
+  err: unknown,
+): void {
+  const reply = toHttpReply(err);
+  if (!socket.destroyed) {
+    socket.on('error', () => undefined);
+    socket.end(formatHttpReply(reply));
+    // A client that keeps sending after the refusal must not hold the socket open.
+    socket.setTimeout(5000, () => socket.destroy());
+  }
+  finishRecord(state, start, {
+    route: decision.kind,
+    rule: decision.rule,
+    status: reply.status,
+    outcome: socket.destroyed ? 'client-closed' : 'error',
+    error: err,
+  });
+}

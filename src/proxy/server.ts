@@ -1,0 +1,194 @@
+/**
+ * The listeners: one http.Server per address (or per socket handed over by systemd),
+ * client admission (allow list, connection limit), dispatch to CONNECT / forward /
+ * local handlers, hostile-input replies, reload and drain.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { Config, ListenAddress } from '../config/types.js';
+import { CorproxyError, formatHttpReply, toHttpReply, type ErrorCode } from '../errors.js';
+import { handleConnect } from './connect-handler.js';
+import type { DialDeps } from './dial.js';
+import { ForwardAgents, handleForward } from './forward.js';
+import { handleLocal } from './local.js';
+import { ServerState, type RecordSink } from './state.js';
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly sink: RecordSink;
+  readonly version: string;
+  readonly dialDeps?: DialDeps;
+  readonly clock?: () => number;
+  /** Listening sockets inherited from systemd (LISTEN_FDS); replaces config.listen. */
+  readonly listenFds?: readonly number[];
+}
+
+export interface RunningServer {
+  readonly state: ServerState;
+  readonly addresses: ReadonlyArray<{ host: string; port: number }>;
+  reload(config: Config): void;
+  /** Stops accepting, waits up to drainMs for open connections, then closes them. */
+  close(drainMs?: number): Promise<void>;
+}
+
+function rejectSocket(socket: net.Socket, code: ErrorCode, message: string): void {
+  socket.on('error', () => undefined);
+  socket.end(formatHttpReply(toHttpReply(new CorproxyError(code, message))));
+  socket.setTimeout(2000, () => socket.destroy());
+}
+
+function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'CPX_ERR_HEADER_TOO_LARGE';
+  if (err.code === 'HPE_HEADERS_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return 'CPX_ERR_HEADER_TIMEOUT';
+  return 'CPX_ERR_BAD_REQUEST';
+}
+
+function clientErrorMessage(code: ErrorCode, limits: Config['limits']): string {
+  if (code === 'CPX_ERR_HEADER_TOO_LARGE')
+    return `request head exceeds ${limits.maxHeaderSize} bytes`;
+  if (code === 'CPX_ERR_HEADER_TIMEOUT')
+    return `request head not complete within ${limits.headerTimeoutMs} ms`;
+  return 'malformed HTTP request';
+}
+
+function createHttpServer(
+  state: ServerState,
+  agents: ForwardAgents,
+  sockets: Set<net.Socket>,
+): http.Server {
+  const { limits } = state.config;
+  const server = http.createServer({
+    maxHeaderSize: limits.maxHeaderSize,
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: 5000,
+    // Node checks header timeouts on this interval; the default 30 s is too coarse.
+    connectionsCheckingInterval: Math.max(
+      100,
+      Math.min(1000, Math.floor(limits.headerTimeoutMs / 2)),
+    ),
+    noDelay: true,
+  });
+  server.on('connection', (socket: net.Socket) => admit(state, socket, sockets));
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    void handleConnect(state, req, socket, head);
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if ((req.url ?? '').startsWith('/')) handleLocal(state, req, res);
+    else void handleForward(state, req, res, agents);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    const code = clientErrorCode(err);
+    if (socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET') {
+      rejectSocket(socket, code, clientErrorMessage(code, state.config.limits));
+    } else {
+      socket.destroy();
+    }
+    state.metrics.errors.set(code, (state.metrics.errors.get(code) ?? 0) + 1);
+  });
+  return server;
+}
+
+function admit(state: ServerState, socket: net.Socket, sockets: Set<net.Socket>): void {
+  if (!state.clientAllowed(socket.remoteAddress)) {
+    rejectSocket(
+      socket,
+      'CPX_ERR_CLIENT_DENIED',
+      `client ${socket.remoteAddress ?? '?'} is not in the allow list`,
+    );
+    return;
+  }
+  if (state.metrics.openConnections >= state.config.limits.maxConnections) {
+    rejectSocket(
+      socket,
+      'CPX_ERR_OVERLOADED',
+      `${state.config.limits.maxConnections} connections open (limits.maxConnections)`,
+    );
+    return;
+  }
+  state.metrics.openConnections += 1;
+  sockets.add(socket);
+  socket.setNoDelay(true);
+  socket.once('close', () => {
+    state.metrics.openConnections -= 1;
+    sockets.delete(socket);
+  });
+}
+
+function listenOn(
+  server: http.Server,
+  where: ListenAddress | number,
+): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const label =
+        typeof where === 'number' ? `inherited fd ${where}` : `${where.host}:${where.port}`;
+      reject(
+        new CorproxyError(
+          'CPX_ERR_LISTEN',
+          `cannot listen on ${label}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      );
+    };
+    server.once('error', onError);
+    const done = (): void => {
+      server.off('error', onError);
+      const addr = server.address() as net.AddressInfo;
+      resolve({ host: addr.address, port: addr.port });
+    };
+    if (typeof where === 'number') server.listen({ fd: where }, done);
+    else
+      server.listen(
+        { host: where.host, port: where.port, ipv6Only: where.host.includes(':') },
+        done,
+      );
+  });
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const clock = opts.clock ?? Date.now;
+  const state = new ServerState(opts.config, opts.sink, opts.dialDeps ?? {}, clock, opts.version);
+  const agents = new ForwardAgents();
+  const sockets = new Set<net.Socket>();
+  const servers: http.Server[] = [];
+  const targets: Array<ListenAddress | number> = opts.listenFds?.length
+    ? [...opts.listenFds]
+    : [...opts.config.listen];
+  try {
+    for (const where of targets) {
+      const server = createHttpServer(state, agents, sockets);
+      servers.push(server);
+      state.listening.push(await listenOn(server, where));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+  return {
+    state,
+    addresses: state.listening,
+    reload: (config) => state.reload(config),
+    close: (drainMs = opts.config.limits.drainTimeoutMs) =>
+      closeAll(servers, sockets, agents, drainMs),
+  };
+}
+
+async function closeAll(
+  servers: http.Server[],
+  sockets: Set<net.Socket>,
+  agents: ForwardAgents,
+  drainMs: number,
+): Promise<void> {
+  const closed = Promise.all(
+    servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+  );
+  for (const s of servers) s.closeIdleConnections();
+  const timer = setTimeout(() => {
+    for (const socket of sockets) socket.destroy();
+  }, drainMs);
+  await closed;
+  clearTimeout(timer);
+  agents.destroy();
+}

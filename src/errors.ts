@@ -165,6 +165,16 @@ const CODES = {
     exit: EXIT.FAILURE,
     summary: 'another corproxy already serves this state directory',
   },
+  CPX_ERR_STATE_DIR: {
+    status: 500,
+    exit: EXIT.OSERR,
+    summary: 'state directory cannot be created, locked or written',
+  },
+  CPX_ERR_LOG_IO: {
+    status: 500,
+    exit: EXIT.OSERR,
+    summary: 'connection log file could not be opened, written or read',
+  },
   CPX_ERR_INTERNAL: { status: 500, exit: EXIT.SOFTWARE, summary: 'bug in corproxy' },
 } as const satisfies Record<string, CodeSpec>;
 

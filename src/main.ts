@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CorproxyError, EXIT, asCorproxyError, toExitCode } from './errors.js';
 import { serveCommand } from './cli/serve.js';
+import { serviceCommand } from './cli/service.js';
 import { VERSION } from './version.js';
 
 function report(err: unknown, debug: boolean): never {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('config', { type: 'string', describe: 'configuration file (YAML)' })
     .option('debug', { type: 'boolean', describe: 'print stack traces on errors' })
     .command(serveCommand)
+    .command(serviceCommand)
     .demandCommand(1, 'name a command; `corproxy serve` runs the daemon')
     .strict()
     .recommendCommands()

@@ -1,14 +1,18 @@
 /**
- * `corproxy serve`: load the config, start the listeners, write the connection log,
- * reload on SIGHUP (a bad config is rejected and the old one kept), drain on SIGTERM.
+ * `corproxy serve`: load the config, take the state dir's single-instance lock, start
+ * the listeners (or those systemd passed), write the connection log, reload on SIGHUP
+ * (a bad config is rejected and the old one kept), drain on SIGTERM/SIGINT.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { envSnapshot, loadConfig, type Flags } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { asCorproxyError } from '../errors.js';
-import { openConnectionLog, type ConnectionLog } from '../log/connection-log.js';
+import { openConnectionLog } from '../log/connection-log.js';
 import { createDaemonLog, type DaemonLog } from '../log/daemon-log.js';
+import { secretsOf } from '../log/redact.js';
 import { startServer, type RunningServer } from '../proxy/server.js';
+import { acquireInstanceLock, writeStatusFile } from '../service/instance-lock.js';
+import { parseListenFds } from '../service/listen-fds.js';
 import { VERSION } from '../version.js';
 
 export interface ServeArgs extends Flags {
@@ -58,16 +62,34 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
     }) as unknown as Argv<T & ServeArgs>;
 }
 
-function secretsOf(config: Config): string[] {
-  return config.upstreams.flatMap((u) => (u.password ? [u.password] : []));
+function hostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+function publishStatus(config: Config, server: RunningServer, socketActivated: boolean): void {
+  writeStatusFile(config.stateDir, {
+    pid: process.pid,
+    started: new Date(server.state.startedAt).toISOString(),
+    version: VERSION,
+    listen: server.addresses.map(hostPort),
+    upstreams: config.upstreams.map((u) => u.display),
+    logFile: config.log.file,
+    socketActivated,
+  });
 }
 
 /** Handles SIGHUP: a config that fails to load leaves the running one in force. */
-function reloader(args: ServeArgs, server: RunningServer, daemonLog: DaemonLog): () => void {
+function reloader(
+  args: ServeArgs,
+  server: RunningServer,
+  daemonLog: DaemonLog,
+  fds: boolean,
+): () => void {
   return () => {
     try {
       const next = loadConfig(args);
       server.reload(next);
+      publishStatus(next, server, fds);
       daemonLog.info(`configuration reloaded (${next.sources.join(', ')})`);
     } catch (err) {
       daemonLog.error(
@@ -79,33 +101,43 @@ function reloader(args: ServeArgs, server: RunningServer, daemonLog: DaemonLog):
 
 export async function runServe(args: ServeArgs): Promise<void> {
   const env = envSnapshot();
+  const fds = parseListenFds(env, process.pid).map((f) => f.fd);
   const config = loadConfig(args);
+  const lock = acquireInstanceLock(config.stateDir);
+  process.once('exit', () => lock.release());
+  const secrets = secretsOf(config.upstreams);
   const daemonLog = createDaemonLog({
     journald: env.JOURNAL_STREAM !== undefined,
     level: config.log.level,
+    secrets,
   });
-  const log: ConnectionLog = openConnectionLog(config.log, { secrets: secretsOf(config) });
-  const server = await startServer({ config, sink: log, version: VERSION });
-  for (const a of server.addresses) {
-    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-    process.stderr.write(`corproxy listening on http://${host}:${a.port}\n`);
-  }
+  const log = openConnectionLog(config.log, {
+    secrets,
+    onError: (err) => daemonLog.error(`connection log: ${err.message}`),
+  });
+  const server = await startServer({ config, sink: log, version: VERSION, listenFds: fds });
+  publishStatus(config, server, fds.length > 0);
+  for (const a of server.addresses)
+    process.stderr.write(`corproxy listening on http://${hostPort(a)}\n`);
   const upstreams = config.upstreams.map((u) => u.display).join(', ') || 'none (direct)';
   daemonLog.info(
     `corproxy ${VERSION} started; upstreams: ${upstreams}; log: ${config.log.file || 'off'}`,
   );
-  process.on('SIGHUP', reloader(args, server, daemonLog));
+  process.on('SIGHUP', reloader(args, server, daemonLog, fds.length > 0));
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      daemonLog.info(`${signal}: draining connections (up to ${config.limits.drainTimeoutMs} ms)`);
+      daemonLog.info(
+        `${signal}: draining connections (up to ${server.state.config.limits.drainTimeoutMs} ms)`,
+      );
       void server
-        .close()
+        .close(server.state.config.limits.drainTimeoutMs)
         .then(() => log.close())
         .then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  lock.release();
 }
 
 export const serveCommand = {

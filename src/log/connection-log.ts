@@ -193,7 +193,7 @@ function prepareFile(file: string): void {
     closeSync(openSync(file, 'a', 0o600));
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? toError(err).message;
-    throw new CorproxyError('CPX_ERR_CONFIG_INVALID', `log.file: cannot write ${file}: ${reason}`, {
+    throw new CorproxyError('CPX_ERR_LOG_IO', `log.file: cannot write ${file}: ${reason}`, {
       cause: err,
     });
   }

@@ -158,7 +158,7 @@ function isMissing(err: unknown): boolean {
 
 function readError(file: string, err: unknown): CorproxyError {
   const reason = (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
-  return new CorproxyError('CPX_ERR_CONFIG_INVALID', `log.file: cannot read ${file}: ${reason}`, {
+  return new CorproxyError('CPX_ERR_LOG_IO', `log.file: cannot read ${file}: ${reason}`, {
     cause: err,
   });
 }

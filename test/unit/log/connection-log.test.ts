@@ -347,11 +347,7 @@ t.test('a failing rotation is reported and the records stay in the live file', a
     parseLogLines(readFileSync(file, 'utf8')).records.map((r) => r.id),
     Array.from({ length: 30 }, (_, i) => i),
   );
-  await t.rejects(
-    readLogFiles(file),
-    { code: 'CPX_ERR_CONFIG_INVALID' },
-    'reader reports the odd file',
-  );
+  await t.rejects(readLogFiles(file), { code: 'CPX_ERR_LOG_IO' }, 'reader reports the odd file');
 });
 
 t.test('a failing write is reported per batch and close still resolves', async (t) => {
@@ -383,7 +379,7 @@ t.test('a log file that cannot be written fails at open with the key path', asyn
       caught = err;
     }
     t.ok(caught instanceof CorproxyError, `${file}: CorproxyError`);
-    t.match(caught, { code: 'CPX_ERR_CONFIG_INVALID', message: /^log\.file: cannot write / });
+    t.match(caught, { code: 'CPX_ERR_LOG_IO', message: /^log\.file: cannot write / });
     t.match((caught as Error).message, reason);
   }
 });

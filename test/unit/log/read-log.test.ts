@@ -173,7 +173,7 @@ t.test('readLogFiles: other I/O errors are reported with the file', async (t) =>
   const dir = t.testdir({ 'c.log': 'x' });
   mkdirSync(path.join(dir, 'c1.log'));
   await t.rejects(readLogFiles(path.join(dir, 'c.log')), {
-    code: 'CPX_ERR_CONFIG_INVALID',
+    code: 'CPX_ERR_LOG_IO',
     message: /^log\.file: cannot read .*c1\.log: EISDIR$/,
   });
   await t.rejects(
@@ -182,7 +182,7 @@ t.test('readLogFiles: other I/O errors are reported with the file', async (t) =>
         throw Object.assign(new Error('denied'), { code: 'EACCES' });
       },
     }),
-    { code: 'CPX_ERR_CONFIG_INVALID', message: /cannot read .*: EACCES$/ },
+    { code: 'CPX_ERR_LOG_IO', message: /cannot read .*: EACCES$/ },
   );
   await t.rejects(
     readLogFiles(path.join(dir, 'c.log'), {
@@ -191,7 +191,7 @@ t.test('readLogFiles: other I/O errors are reported with the file', async (t) =>
         throw 'not an Error';
       },
     }),
-    { code: 'CPX_ERR_CONFIG_INVALID', message: /: not an Error$/ },
+    { code: 'CPX_ERR_LOG_IO', message: /: not an Error$/ },
   );
 });
 

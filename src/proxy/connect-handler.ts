@@ -96,6 +96,7 @@ async function relay(
     bytesUp: result.bytesUp,
     bytesDown: result.bytesDown,
     connectMs,
+    tls: state.hooks.tlsFor?.(target, remote.route, remote.upstream?.id),
   });
 }
 
@@ -113,9 +114,12 @@ function refuse(
     // A client that keeps sending after the refusal must not hold the socket open.
     socket.setTimeout(5000, () => socket.destroy());
   }
+  // Which upstream failed is in the error message; the record names the list tried.
+  const tried = decision.kind === 'upstream' ? state.config.upstreams.map((u) => u.display) : [];
   finishRecord(state, start, {
     route: decision.kind,
     rule: decision.rule,
+    ...(tried.length > 0 ? { upstream: tried.join(', ') } : {}),
     status: reply.status,
     outcome: socket.destroyed ? 'client-closed' : 'error',
     error: err,

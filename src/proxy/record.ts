@@ -1,7 +1,7 @@
 /**
  * Builds the one ConnectionRecord per connection and hands it to the log and metrics.
  */
-import type { ConnectionRecord, Outcome, RouteKind } from '../events.js';
+import type { ConnectionRecord, Outcome, RouteKind, TlsSummary } from '../events.js';
 import { asCorproxyError, statusOf } from '../errors.js';
 import type { ServerState } from './state.js';
 
@@ -23,6 +23,7 @@ export interface RecordEnd {
   readonly bytesUp?: number;
   readonly bytesDown?: number;
   readonly connectMs?: number;
+  readonly tls?: TlsSummary;
 }
 
 export function clientLabel(address: string | undefined, port: number | undefined): string {
@@ -52,6 +53,7 @@ export function finishRecord(
     bytesDown: end.bytesDown ?? 0,
     ...(end.connectMs !== undefined ? { connectMs: end.connectMs } : {}),
     durationMs: state.clock() - start.startedAt,
+    ...(end.tls !== undefined ? { tls: end.tls } : {}),
   };
   state.metrics.record(record);
   state.sink.write(record);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Config } from '../config/types.js';
-import type { ConnectionRecord, RouteKind } from '../events.js';
+import type { ConnectionRecord, RouteKind, TlsSummary } from '../events.js';
 import { Metrics } from '../metrics.js';
 import { compileRoutes, type Routes } from '../route/router.js';
 import { BadProxyList } from './bad-proxies.js';
@@ -26,6 +26,8 @@ export interface Hooks {
     upstreamId: string | undefined,
     chunk: Buffer,
   ): void;
+  /** The interception verdict known for a tunnel's route and target, for its log record. */
+  tlsFor?(target: Target, route: RouteKind, upstreamId: string | undefined): TlsSummary | undefined;
   /** Extra sections for /status (interception verdicts, bundle state). */
   statusExtras?(): Record<string, unknown>;
 }

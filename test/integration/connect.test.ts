@@ -141,6 +141,7 @@ for (const [name, mode, status, code, reason] of failures) {
     const [rec] = await proxy.waitForRecords(1);
     t.equal(rec!.error?.code, code);
     t.equal(rec!.outcome, 'error');
+    t.match(rec!.upstream, /^http:\/\/127\.0\.0\.1:\d+$/, 'the failed upstream is named');
   });
 }
 

@@ -175,6 +175,36 @@ const CODES = {
     exit: EXIT.OSERR,
     summary: 'connection log file could not be opened, written or read',
   },
+  CPX_ERR_PAC_LOAD: {
+    status: 502,
+    exit: EXIT.UNAVAILABLE,
+    summary: 'the PAC script could not be fetched or read',
+  },
+  CPX_ERR_PAC_EVAL: {
+    status: 502,
+    exit: EXIT.CONFIG,
+    summary: 'the PAC script does not compile, throws, or gives no usable answer',
+  },
+  CPX_ERR_MIRROR_UPSTREAM: {
+    status: 502,
+    exit: EXIT.UNAVAILABLE,
+    summary: 'module proxy or checksum database failed, and nothing usable was cached',
+  },
+  CPX_ERR_MIRROR_PRIVATE: {
+    status: 404,
+    exit: EXIT.FAILURE,
+    summary: 'module path is private (mirror.private): refused so go falls through to direct',
+  },
+  CPX_ERR_MIRROR_BAD_PATH: {
+    status: 400,
+    exit: EXIT.FAILURE,
+    summary: 'request path under /mod/ is not a valid module proxy or sumdb path',
+  },
+  CPX_ERR_MIRROR_DISABLED: {
+    status: 404,
+    exit: EXIT.FAILURE,
+    summary: 'the module mirror is off (mirror.enabled: false)',
+  },
   CPX_ERR_INTERNAL: { status: 500, exit: EXIT.SOFTWARE, summary: 'bug in corproxy' },
 } as const satisfies Record<string, CodeSpec>;
 

@@ -8,6 +8,12 @@ import { hideBin } from 'yargs/helpers';
 import { CorproxyError, EXIT, asCorproxyError, toExitCode } from './errors.js';
 import { serveCommand } from './cli/serve.js';
 import { serviceCommand } from './cli/service.js';
+import { detectCommand } from './cli/detect.js';
+import { trustCommand } from './cli/trust.js';
+import { envCommand } from './cli/env.js';
+import { statusCommand } from './cli/status.js';
+import { logCommand } from './cli/log.js';
+import { explainCommand } from './cli/explain.js';
 import { VERSION } from './version.js';
 
 function report(err: unknown, debug: boolean): never {
@@ -26,6 +32,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('debug', { type: 'boolean', describe: 'print stack traces on errors' })
     .command(serveCommand)
     .command(serviceCommand)
+    .command(detectCommand)
+    .command(trustCommand)
+    .command(envCommand)
+    .command(statusCommand)
+    .command(logCommand)
+    .command(explainCommand)
     .demandCommand(1, 'name a command; `corproxy serve` runs the daemon')
     .strict()
     .recommendCommands()

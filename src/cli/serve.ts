@@ -1,7 +1,8 @@
 /**
- * `corproxy serve`: load the config, take the state dir's single-instance lock, start
- * the listeners (or those systemd passed), write the connection log, reload on SIGHUP
- * (a bad config is rejected and the old one kept), drain on SIGTERM/SIGINT.
+ * `corproxy serve`: load the config (with the OS proxy settings under --from-system),
+ * take the state dir's single-instance lock, start the listeners (or those systemd
+ * passed), write the connection log, reload on SIGHUP (a bad config is rejected and the
+ * old one kept), drain on SIGTERM/SIGINT.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { envSnapshot, loadConfig, type Flags } from '../config/index.js';
@@ -13,6 +14,8 @@ import { secretsOf } from '../log/redact.js';
 import { startServer, type RunningServer } from '../proxy/server.js';
 import { acquireInstanceLock, writeStatusFile } from '../service/instance-lock.js';
 import { parseListenFds } from '../service/listen-fds.js';
+import { startDaemonProbes } from '../tls/daemon-probe.js';
+import { importSystemProxy } from '../system-proxy/import.js';
 import { VERSION } from '../version.js';
 
 export interface ServeArgs extends Flags {
@@ -55,6 +58,14 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'boolean',
       describe: 'also route GOPRIVATE/GONOPROXY/NO_PROXY hosts direct',
     })
+    .option('pac', {
+      type: 'string',
+      describe: 'PAC script: http(s):// URL, file path or data: URL ("none" disables)',
+    })
+    .option('from-system', {
+      type: 'boolean',
+      describe: 'import upstream, direct and pac from the OS proxy settings',
+    })
     .option('log', { type: 'string', describe: 'connection log file ("off" disables)' })
     .option('state-dir', {
       type: 'string',
@@ -78,6 +89,23 @@ function publishStatus(config: Config, server: RunningServer, socketActivated: b
   });
 }
 
+/**
+ * The config, with the OS proxy settings as the layer under the file when fromSystem is
+ * on (docs/pac.md); notes name the settings that could not be imported.
+ */
+export async function loadServeConfig(
+  args: ServeArgs,
+  notes: (line: string) => void,
+  deps: { load?: typeof loadConfig; importSystem?: typeof importSystemProxy } = {},
+): Promise<Config> {
+  const load = deps.load ?? loadConfig;
+  const config = load(args);
+  if (!config.fromSystem) return config;
+  const imported = await (deps.importSystem ?? importSystemProxy)();
+  for (const note of imported.notes) notes(`--from-system: ${note}`);
+  return load({ ...args, imported: imported.settings });
+}
+
 /** Handles SIGHUP: a config that fails to load leaves the running one in force. */
 function reloader(
   args: ServeArgs,
@@ -86,23 +114,25 @@ function reloader(
   fds: boolean,
 ): () => void {
   return () => {
-    try {
-      const next = loadConfig(args);
-      server.reload(next);
-      publishStatus(next, server, fds);
-      daemonLog.info(`configuration reloaded (${next.sources.join(', ')})`);
-    } catch (err) {
-      daemonLog.error(
-        `reload rejected, keeping the running configuration: ${asCorproxyError(err).message}`,
-      );
-    }
+    loadServeConfig(args, (note) => daemonLog.warn(note))
+      .then((next) => {
+        server.reload(next);
+        publishStatus(next, server, fds);
+        daemonLog.info(`configuration reloaded (${next.sources.join(', ')})`);
+      })
+      .catch((err: unknown) => {
+        daemonLog.error(
+          `reload rejected, keeping the running configuration: ${asCorproxyError(err).message}`,
+        );
+      });
   };
 }
 
 export async function runServe(args: ServeArgs): Promise<void> {
   const env = envSnapshot();
   const fds = parseListenFds(env, process.pid).map((f) => f.fd);
-  const config = loadConfig(args);
+  const notes: string[] = [];
+  const config = await loadServeConfig(args, (note) => notes.push(note));
   const lock = acquireInstanceLock(config.stateDir);
   process.once('exit', () => lock.release());
   const secrets = secretsOf(config.upstreams);
@@ -116,6 +146,15 @@ export async function runServe(args: ServeArgs): Promise<void> {
     onError: (err) => daemonLog.error(`connection log: ${err.message}`),
   });
   const server = await startServer({ config, sink: log, version: VERSION, listenFds: fds });
+  // Interception probes; a changed CA is warned about in the connection and daemon logs.
+  const probes = startDaemonProbes(server.state, {
+    warn: (message, fields) => {
+      log.warn(message, fields);
+      daemonLog.warn(message);
+    },
+  });
+  server.state.hooks = probes.hooks;
+  for (const note of notes) daemonLog.warn(note);
   publishStatus(config, server, fds.length > 0);
   for (const a of server.addresses)
     process.stderr.write(`corproxy listening on http://${hostPort(a)}\n`);
@@ -129,8 +168,10 @@ export async function runServe(args: ServeArgs): Promise<void> {
       daemonLog.info(
         `${signal}: draining connections (up to ${server.state.config.limits.drainTimeoutMs} ms)`,
       );
+      probes.stop();
       void server
         .close(server.state.config.limits.drainTimeoutMs)
+        .then(() => server.state.stopBackground())
         .then(() => log.close())
         .then(resolve);
     };

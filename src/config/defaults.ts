@@ -30,6 +30,8 @@ export const DEFAULTS = deepFreeze({
   fallback: 'none',
   direct: [] as string[],
   directFromGoEnv: false,
+  pac: '',
+  fromSystem: false,
   hosts: {} as Record<string, string>,
   stateDir: null as string | null,
   log: {
@@ -55,15 +57,26 @@ export const DEFAULTS = deepFreeze({
     interceptedTtl: '6h',
     failureTtl: '1m',
     extraPublicRoots: '',
+    timeout: '10s',
   },
   trust: {
     fingerprints: [] as string[],
     bundle: '',
   },
+  mirror: {
+    enabled: true,
+    upstream: 'https://proxy.golang.org',
+    sumdb: ['sum.golang.org https://sum.golang.org'],
+    private: [] as string[],
+    privateProxy: '',
+    maxSize: '2GiB',
+    mutableTtl: '60s',
+    listen: [] as string[],
+  },
 });
 
 /** Top-level keys whose value is a mapping of its own keys (all others hold one value). */
-export const SECTIONS = Object.freeze(['log', 'limits', 'probe', 'trust'] as const);
+export const SECTIONS = Object.freeze(['log', 'limits', 'probe', 'trust', 'mirror'] as const);
 
 /** Environment variables that set a config key (key path), documented in configuration.md. */
 export const ENV_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -77,6 +90,11 @@ export const ENV_KEYS: Readonly<Record<string, string>> = Object.freeze({
   CORPROXY_STATE_DIR: 'stateDir',
   CORPROXY_LOG: 'log.file',
   CORPROXY_LOG_LEVEL: 'log.level',
+  CORPROXY_PROBE: 'probe.enabled',
+  CORPROXY_PAC: 'pac',
+  CORPROXY_FROM_SYSTEM: 'fromSystem',
+  CORPROXY_MIRROR: 'mirror.enabled',
+  CORPROXY_MIRROR_UPSTREAM: 'mirror.upstream',
 });
 
 /** Credentials for upstreams that name none (user) or have a user but no password. */

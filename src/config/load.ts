@@ -155,7 +155,9 @@ export function holdsPassword(doc: unknown): boolean {
     if (typeof item !== 'object' || item === null) return false;
     const entry = item as Record<string, unknown>;
     const password = entry.password !== undefined && entry.password !== null;
-    return password || (typeof entry.url === 'string' && urlHasPassword(entry.url));
+    const auth = entry.auth as Record<string, unknown> | null | undefined;
+    const ntHash = typeof auth === 'object' && auth !== null && auth.ntHash != null;
+    return password || ntHash || (typeof entry.url === 'string' && urlHasPassword(entry.url));
   });
 }
 

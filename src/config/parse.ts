@@ -14,6 +14,9 @@ import type { Config, Limits, ListenAddress, LogConfig } from './types.js';
 import type { ProbeConfig, TrustConfig, UpstreamProxy } from './types.js';
 import { CREDENTIAL_ENV, DEFAULTS, ENV_KEYS, SECTIONS } from './defaults.js';
 import { deepFreeze, defaultStateDir, pathFor } from './defaults.js';
+import { compileMirror } from './mirror.js';
+import { withUpstreamAuth, type RawAuth } from './auth.js';
+import { compilePac, readImportedLayer, type ImportedSettings } from './pac.js';
 
 /** Command-line flags as yargs hands them over; list items may hold comma-separated values. */
 export interface Flags {
@@ -26,6 +29,10 @@ export interface Flags {
   log?: string;
   stateDir?: string;
   directFromGoEnv?: boolean;
+  pac?: string;
+  fromSystem?: boolean;
+  /** Values read from the OS proxy settings (serve --from-system): a layer above the defaults. */
+  imported?: ImportedSettings;
 }
 
 /** Everything parseConfig needs; the caller does all the I/O. */
@@ -45,7 +52,7 @@ export interface ConfigInputs {
 type Env = ConfigInputs['env'];
 /** Where one value came from: the built-in defaults, a file, an env var or a flag. */
 export interface Origin {
-  readonly kind: 'defaults' | 'file' | 'env' | 'flag';
+  readonly kind: 'defaults' | 'system' | 'file' | 'env' | 'flag';
   readonly name: string;
 }
 /** One raw value with its origin, before validation. */
@@ -78,6 +85,8 @@ export const FLAG_KEYS: ReadonlyArray<readonly [keyof Flags, string, string]> = 
   ['hosts', 'hosts', '--hosts'],
   ['stateDir', 'stateDir', '--state-dir'],
   ['log', 'log.file', '--log'],
+  ['pac', 'pac', '--pac'],
+  ['fromSystem', 'fromSystem', '--from-system'],
 ];
 
 /** Keys whose environment value is a comma-separated list. */
@@ -88,7 +97,14 @@ export function parseConfig(inputs: ConfigInputs): Config {
   const fileLayer = readFileLayer(inputs.file, inputs.filePath);
   const envLayer = readEnvLayer(inputs.env);
   const flagLayer = readFlagLayer(inputs.flags);
-  const values = new Map([...flatten(DEFAULTS, BUILT_IN), ...fileLayer, ...envLayer, ...flagLayer]);
+  const systemLayer = readImportedLayer(inputs.flags.imported);
+  const values = new Map([
+    ...flatten(DEFAULTS, BUILT_IN),
+    ...systemLayer,
+    ...fileLayer,
+    ...envLayer,
+    ...flagLayer,
+  ]);
   const ctx: Context = {
     values,
     env: inputs.env,
@@ -99,6 +115,8 @@ export function parseConfig(inputs: ConfigInputs): Config {
   };
   const config = compile(ctx, inputs);
   const sources = ['defaults'];
+  if (systemLayer.size > 0)
+    sources.push(`system proxy settings (${inputs.flags.imported?.source})`);
   if (inputs.filePath !== undefined && inputs.file !== undefined) sources.push(inputs.filePath);
   if (ctx.usedEnv) sources.push('environment');
   if (flagLayer.size > 0) sources.push('flags');
@@ -111,12 +129,15 @@ function compile(ctx: Context, inputs: ConfigInputs): Omit<Config, 'sources'> {
   requireAllowForOpenListen(ctx, listen, allow);
   const directFromGoEnv = bool('directFromGoEnv', get(ctx, 'directFromGoEnv'));
   const stateDir = statePath(ctx, inputs);
+  const routing = compileDirect(ctx, directFromGoEnv);
   return {
     listen,
     allow,
     upstreams: compileUpstreams(ctx, listen),
     fallback: oneOf('fallback', get(ctx, 'fallback'), ['direct', 'none'] as const),
-    ...compileDirect(ctx, directFromGoEnv),
+    pac: compilePac(get(ctx, 'pac'), (k, v) => filePath(ctx, k, v, false), inputs.platform),
+    fromSystem: bool('fromSystem', get(ctx, 'fromSystem')),
+    ...routing,
     directFromGoEnv,
     hosts: compileHosts(get(ctx, 'hosts')),
     stateDir,
@@ -124,6 +145,10 @@ function compile(ctx: Context, inputs: ConfigInputs): Omit<Config, 'sources'> {
     limits: compileLimits(ctx),
     probe: compileProbe(ctx),
     trust: compileTrust(ctx),
+    mirror: compileMirror(
+      { get: (key) => get(ctx, key), fail, bool, list, text, durationMs, sizeBytes },
+      routing.directModules,
+    ),
   };
 }
 
@@ -138,7 +163,9 @@ export function fail(key: string, origin: Origin, problem: string): never {
         ? `from environment variable ${origin.name}`
         : origin.kind === 'flag'
           ? `from flag ${origin.name}`
-          : `from the ${origin.name}`;
+          : origin.kind === 'system'
+            ? `from the system proxy settings (${origin.name})`
+            : `from the ${origin.name}`;
   throw new CorproxyError('CPX_ERR_CONFIG_INVALID', `${key}: ${problem}; ${where}`);
 }
 
@@ -470,13 +497,20 @@ interface ProxyDraft {
   readonly port: number;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
+  /** The entry's `auth` mapping, compiled by auth.ts. */
+  readonly auth?: RawAuth | undefined;
 }
 
 function compileUpstreams(ctx: Context, listen: ListenAddress[]): UpstreamProxy[] {
   const s = get(ctx, 'upstream');
   const ports = new Set(listen.map((a) => a.port).filter((p) => p !== 0));
   const drafts = s.origin.kind === 'defaults' ? proxyFromEnv(ctx, ports) : upstreamList(s, ports);
-  return withEnvCredentials(ctx, drafts).map(finishProxy);
+  const proxies = withEnvCredentials(ctx, drafts).map(finishProxy);
+  const path = (k: string, v: Sourced): string => filePath(ctx, k, v, false);
+  const readers = { env: ctx.env, fail, bool, list, path };
+  const authed = withUpstreamAuth(readers, proxies, drafts.map(authOfDraft));
+  if (authed.usedEnv) ctx.usedEnv = true;
+  return authed.proxies;
 }
 
 /** Go's rule: HTTPS_PROXY, then https_proxy; skipped when it names corproxy itself (a loop). */
@@ -514,7 +548,11 @@ function upstreamList(s: Sourced, ports: Set<number>): ProxyDraft[] {
   });
 }
 
-const UPSTREAM_KEYS = ['url', 'username', 'password'];
+const UPSTREAM_KEYS = ['url', 'username', 'password', 'auth'];
+
+function authOfDraft(d: ProxyDraft): RawAuth | undefined {
+  return d.auth;
+}
 
 function parseUpstreamItem(key: string, item: unknown, origin: Origin): ProxyDraft {
   if (typeof item === 'string') return parseProxyUrl(key, item, origin);
@@ -523,7 +561,10 @@ function parseUpstreamItem(key: string, item: unknown, origin: Origin): ProxyDra
   for (const k of Object.keys(item)) checkKnown(`${key}.${k}`, k, UPSTREAM_KEYS, origin);
   if (typeof item.url !== 'string')
     fail(`${key}.url`, origin, 'is required, e.g. url: http://proxy.corp:8080');
-  const draft = parseProxyUrl(`${key}.url`, item.url, origin);
+  const parsed = parseProxyUrl(`${key}.url`, item.url, origin);
+  const auth = item.auth ?? undefined;
+  const draft =
+    auth === undefined ? parsed : { ...parsed, auth: { key: `${key}.auth`, value: auth, origin } };
   const username = credential(`${key}.username`, item.username, origin);
   const password = credential(`${key}.password`, item.password, origin);
   if (username === undefined && password === undefined) return draft;
@@ -786,6 +827,7 @@ function compileProbe(ctx: Context): ProbeConfig {
     interceptedTtlMs: read(ctx, 'probe.interceptedTtl', durationMs),
     failureTtlMs: read(ctx, 'probe.failureTtl', durationMs),
     extraPublicRoots: read(ctx, 'probe.extraPublicRoots', (k, v) => filePath(ctx, k, v, true)),
+    timeoutMs: read(ctx, 'probe.timeout', durationMs),
   };
 }
 

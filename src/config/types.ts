@@ -2,6 +2,11 @@
  * The compiled, frozen configuration every module receives. Only src/config/ builds it;
  * only src/config/ reads the environment. See docs/configuration.md.
  */
+import type { UpstreamAuth } from './auth.js';
+import type { MirrorConfig } from './mirror.js';
+
+export type { GoproxyEntry, MirrorConfig, SumdbConfig } from './mirror.js';
+export type { AuthScheme, UpstreamAuth } from './auth.js';
 
 export interface ListenAddress {
   /** IP literal without brackets ('127.0.0.1', '::1'). */
@@ -17,6 +22,8 @@ export interface UpstreamProxy {
   readonly port: number;
   readonly username?: string;
   readonly password?: string;
+  /** Authentication settings beyond user/password (docs/authentication.md); absent = defaults. */
+  readonly auth?: UpstreamAuth;
   /** Redacted URL for logs and messages: credentials never appear, `***` marks them. */
   readonly display: string;
   /** host:port, the key of the bad-proxy list. */
@@ -52,6 +59,8 @@ export interface ProbeConfig {
   readonly failureTtlMs: number;
   /** PEM file of roots to treat as public (private PKIs that are not interception). */
   readonly extraPublicRoots: string;
+  /** Budget for one probe: opening the route and the TLS handshake together. */
+  readonly timeoutMs: number;
 }
 
 export interface TrustConfig {
@@ -72,6 +81,10 @@ export interface Config {
   /** GOPRIVATE/GONOPROXY module globs imported when directFromGoEnv is on. */
   readonly directModules: readonly string[];
   readonly directFromGoEnv: boolean;
+  /** PAC script: http(s) URL, data: URL or absolute file path; '' = none (docs/pac.md). */
+  readonly pac: string;
+  /** Read upstream, direct and pac from the OS proxy settings at start (docs/pac.md). */
+  readonly fromSystem: boolean;
   /** name → address, like curl --resolve; used for direct connections. */
   readonly hosts: Readonly<Record<string, string>>;
   readonly stateDir: string;
@@ -79,6 +92,8 @@ export interface Config {
   readonly limits: Limits;
   readonly probe: ProbeConfig;
   readonly trust: TrustConfig;
+  /** The Go module mirror under /mod/ (docs/mirror.md). */
+  readonly mirror: MirrorConfig;
   /** Where the values came from, for `status` and `doctor` (paths only, no secrets). */
   readonly sources: readonly string[];
 }

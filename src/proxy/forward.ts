@@ -2,24 +2,28 @@
  * Plain-HTTP forwarding of absolute-URI requests (RFC 9112 §3.2.2): hop-by-hop fields
  * removed (RFC 9110 §7.6.1), Via added (RFC 9110 §7.6.3, also our loop guard), sent
  * direct or to an upstream proxy with that upstream's credentials, over kept-alive
- * connections.
+ * connections. The hops to try come from the same plan as CONNECT (src/pac/plan.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, toHttpReply } from '../errors.js';
 import type { RouteDecision } from '../events.js';
+import { FALLBACK_RULE, planRoute, type RoutePlan } from '../pac/plan.js';
 import { decideRoute } from '../route/router.js';
-import { dialError } from './dial.js';
+import { sendThroughUpstream, type ForwardAuth } from '../auth/forward-auth.js';
+import { dial, dialError } from './dial.js';
 import {
   formatAuthority,
   parseAbsoluteTarget,
   stripHopByHop,
   type AbsoluteTarget,
 } from './http1.js';
+import { planContext, provesReachable } from './open-remote.js';
 import { clientLabel, finishRecord, type RecordEnd, type RecordStart } from './record.js';
 import type { ServerState } from './state.js';
-import { isFailoverError, proxyAuthorization } from './upstream.js';
+import { isFailoverError } from './upstream.js';
 
 function hostLiteral(t: AbsoluteTarget): string {
   return t.host.includes(':') ? `[${t.host}]` : t.host;
@@ -31,9 +35,23 @@ type Hop =
 /** Kept-alive connection pools, one per next hop. */
 export class ForwardAgents {
   private readonly agents = new Map<string, http.Agent>();
+  private epoch = 0;
+
+  /**
+   * A new network (epoch) makes every idle pooled connection suspect (alpaca#165): they
+   * are closed, and requests in flight finish on theirs.
+   */
+  forEpoch(epoch: number): this {
+    if (epoch === this.epoch) return this;
+    this.epoch = epoch;
+    for (const agent of this.agents.values()) {
+      for (const idle of Object.values(agent.freeSockets)) for (const s of idle ?? []) s.destroy();
+    }
+    return this;
+  }
 
   get(hop: Hop): http.Agent {
-    const key = hop.kind === 'direct' ? 'direct' : hop.proxy.id;
+    const key = hop.kind === 'direct' ? 'direct' : `${hop.proxy.protocol}//${hop.proxy.id}`;
     let agent = this.agents.get(key);
     if (agent === undefined) {
       const opts = { keepAlive: true, scheduling: 'lifo' as const };
@@ -52,20 +70,23 @@ export class ForwardAgents {
   }
 }
 
+type OutHeaders = http.OutgoingHttpHeaders;
+
 function outgoingHeaders(
   state: ServerState,
   req: http.IncomingMessage,
   target: AbsoluteTarget,
   hop: Hop,
+  auth: ForwardAuth | undefined,
 ): Array<[string, string]> {
   // RFC 9112 §3.2.2: Host is replaced by the authority of the absolute-form target.
   const headers = stripHopByHop(req.rawHeaders).filter(([name]) => name.toLowerCase() !== 'host');
   headers.unshift(['Host', target.port === 80 ? hostLiteral(target) : formatAuthority(target)]);
   const via = req.headers.via;
   headers.push(['Via', `${via ? `${via}, ` : ''}1.1 ${state.instanceToken}`]);
-  if (hop.kind === 'upstream') {
-    const auth = proxyAuthorization(hop.proxy);
-    if (auth !== undefined) headers.push(['Proxy-Authorization', auth]);
+  // Only the credentials of this hop's upstream, only as src/auth decided.
+  if (hop.kind === 'upstream' && auth?.authorization !== undefined) {
+    headers.push(['Proxy-Authorization', auth.authorization]);
   }
   return headers;
 }
@@ -76,6 +97,7 @@ function send(
   target: AbsoluteTarget,
   hop: Hop,
   agents: ForwardAgents,
+  auth?: ForwardAuth,
 ): Promise<http.IncomingMessage> {
   const { limits, hosts } = state.config;
   const via = hop.kind === 'upstream' ? hop.proxy : target;
@@ -84,8 +106,11 @@ function send(
     port: via.port,
     method: req.method,
     path: hop.kind === 'upstream' ? `http://${formatAuthority(target)}${target.path}` : target.path,
-    headers: outgoingHeaders(state, req, target, hop).flat() as unknown as http.OutgoingHttpHeaders,
-    agent: agents.get(hop),
+    headers: outgoingHeaders(state, req, target, hop, auth).flat() as unknown as OutHeaders,
+    // NTLM authenticated one connection for this request: use it, outside the pool.
+    ...(auth?.kind === 'dedicated'
+      ? { agent: undefined, createConnection: () => auth.socket }
+      : { agent: agents.get(hop) }),
     setHost: false,
     ...(hop.kind === 'upstream' && hop.proxy.protocol === 'https:'
       ? { servername: hop.proxy.host }
@@ -118,62 +143,101 @@ function send(
   });
 }
 
+/** Sends to `hop`; through an upstream, with the authentication it asks for (src/auth). */
+function sendVia(
+  state: ServerState,
+  req: http.IncomingMessage,
+  target: AbsoluteTarget,
+  hop: Hop,
+  agents: ForwardAgents,
+): Promise<http.IncomingMessage> {
+  if (hop.kind === 'direct') return send(state, req, target, hop, agents);
+  const { proxy } = hop;
+  const { limits, hosts } = state.config;
+  const open = (): Promise<net.Socket> =>
+    dial(
+      {
+        host: proxy.host,
+        port: proxy.port,
+        timeoutMs: limits.connectTimeoutMs,
+        keepAliveMs: limits.keepAliveMs,
+        hosts,
+        side: 'upstream',
+        ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
+      },
+      state.dialDeps,
+    );
+  // A request without a body can be sent again after a 407.
+  const replayable =
+    req.headers['transfer-encoding'] === undefined &&
+    Number(req.headers['content-length'] ?? 0) === 0;
+  const host = target.port === 80 ? hostLiteral(target) : formatAuthority(target);
+  return sendThroughUpstream(
+    proxy,
+    `http://${formatAuthority(target)}${target.path}`,
+    host,
+    (auth) => send(state, req, target, hop, agents, auth),
+    replayable,
+    {
+      open,
+      reader: { timeoutMs: limits.connectTimeoutMs, maxHeaderSize: limits.maxHeaderSize },
+    },
+  );
+}
+
+function pacUrl(target: AbsoluteTarget): string {
+  return `http://${target.port === 80 ? hostLiteral(target) : formatAuthority(target)}${target.path}`;
+}
+
 async function fetchVia(
   state: ServerState,
   req: http.IncomingMessage,
   target: AbsoluteTarget,
-  decision: RouteDecision,
+  plan: RoutePlan,
   agents: ForwardAgents,
-): Promise<{ res: http.IncomingMessage; hop: Hop }> {
-  const { config, badProxies } = state;
-  if (decision.kind === 'direct' || config.upstreams.length === 0) {
-    return {
-      res: await send(state, req, target, { kind: 'direct' }, agents),
-      hop: { kind: 'direct' },
-    };
-  }
+): Promise<{ res: http.IncomingMessage; hop: Hop; rule: string }> {
+  const { badProxies } = planContext(state);
+  const epoch = state.network.epoch;
   let last: unknown;
-  for (const proxy of badProxies.order(config.upstreams)) {
+  let proxiesLeft = plan.hops.filter((h) => h.kind === 'upstream').length;
+  for (const [i, step] of plan.hops.entries()) {
+    const hop: Hop =
+      step.kind === 'direct' ? { kind: 'direct' } : { kind: 'upstream', proxy: step.proxy };
+    const more = i < plan.hops.length - 1 || plan.fallbackDirect;
     try {
-      const hop: Hop = { kind: 'upstream', proxy };
-      const res = await send(state, req, target, hop, agents);
-      badProxies.markGood(proxy.id);
-      return { res, hop };
+      const res = await sendVia(state, req, target, hop, agents);
+      if (hop.kind === 'upstream') {
+        badProxies.markGood(hop.proxy.id);
+        state.network.proxyReachable(hop.proxy);
+      }
+      return { res, hop, rule: plan.rule };
     } catch (err) {
-      // A body already sent cannot be replayed to the next upstream.
-      if (
-        !isFailoverError(err) ||
-        (req.readableEnded === false && Number(req.headers['content-length'] ?? 0) > 0)
-      )
-        throw err;
-      badProxies.markBad(proxy.id, (err as CorproxyError).message);
+      // A body already sent cannot be replayed to the next hop.
+      const replayable = !(
+        req.readableEnded === false && Number(req.headers['content-length'] ?? 0) > 0
+      );
+      if (hop.kind === 'direct') {
+        if (!more || !replayable) throw err;
+        last = err;
+        continue;
+      }
+      if (provesReachable(err)) state.network.proxyReachable(hop.proxy);
+      if (!isFailoverError(err) || !replayable) throw err;
+      badProxies.markBad(hop.proxy.id, (err as CorproxyError).message);
+      state.network.proxyFailed(epoch, hop.proxy, (err as CorproxyError).message);
+      proxiesLeft -= 1;
+      if (proxiesLeft === 0) state.network.attemptFailed(epoch);
       last = err;
     }
   }
-  if (config.fallback === 'direct') {
+  if (plan.fallbackDirect) {
     return {
       res: await send(state, req, target, { kind: 'direct' }, agents),
       hop: { kind: 'direct' },
+      rule: FALLBACK_RULE,
     };
   }
   throw last;
-}
-
-function check407(res: http.IncomingMessage, hop: Hop): void {
-  if (hop.kind !== 'upstream' || res.statusCode !== 407) return;
-  res.resume();
-  const schemes = String(res.headers['proxy-authenticate'] ?? '')
-    .split(',')
-    .map((s) => s.trim().split(' ')[0])
-    .filter(Boolean);
-  const what =
-    hop.proxy.username === undefined
-      ? 'requires authentication'
-      : `rejected the credentials of user "${hop.proxy.username}"`;
-  throw new CorproxyError(
-    'CPX_ERR_UPSTREAM_AUTH',
-    `upstream ${hop.proxy.id} ${what} (407; offers ${schemes.join(', ') || 'no scheme'})`,
-  );
 }
 
 export async function handleForward(
@@ -201,13 +265,16 @@ export async function handleForward(
       );
     }
     decision = decideRoute(target, state.routes);
+    // Planning may wait for the PAC script: hold the body until a hop is chosen.
+    req.pause();
+    const plan = await planRoute(target, pacUrl(target), decision, planContext(state));
+    decision = { kind: decision.kind, rule: plan.rule };
     // Attached in the same tick as the pipe in send(), so no body byte is missed.
     req.on('data', (chunk: Buffer) => {
       bytesUp += chunk.length;
     });
-    const { res: upstreamRes, hop } = await fetchVia(state, req, target, decision, agents);
-    check407(upstreamRes, hop);
-    end = { ...(await relayResponse(state, upstreamRes, res, decision, hop)), bytesUp };
+    const sent = await fetchVia(state, req, target, plan, agents.forEpoch(state.network.epoch));
+    end = { ...(await relayResponse(state, sent.res, res, sent.rule, sent.hop)), bytesUp };
   } catch (err) {
     end = replyError(res, decision, err);
   }
@@ -218,7 +285,7 @@ async function relayResponse(
   state: ServerState,
   from: http.IncomingMessage,
   to: http.ServerResponse,
-  decision: RouteDecision,
+  rule: string,
   hop: Hop,
 ): Promise<RecordEnd> {
   const headers = stripHopByHop(from.rawHeaders);
@@ -240,10 +307,7 @@ async function relayResponse(
   if (outcome !== 'ok') from.destroy();
   return {
     route: hop.kind,
-    rule:
-      hop.kind === 'direct' && decision.kind === 'upstream'
-        ? 'fallback: direct (every upstream failed)'
-        : decision.rule,
+    rule,
     ...(hop.kind === 'upstream' ? { upstream: hop.proxy.display } : {}),
     status: from.statusCode ?? 0,
     outcome,

@@ -1,11 +1,31 @@
 /**
  * Requests to the daemon's own origin (origin-form targets such as `GET /status`):
- * /healthz, /status (JSON) and /metrics (Prometheus text). Nothing here proxies, and
- * these requests stay out of the connection log (monitoring polls them constantly).
+ * /healthz, /status (JSON), /metrics (Prometheus text) and /proxy.pac (the wrapper PAC
+ * for GUI applications). Nothing here proxies, and these requests stay out of the
+ * connection log (monitoring polls them constantly).
  */
 import type http from 'node:http';
 import { renderPrometheus, type Gauge } from '../metrics.js';
+import { PAC_CONTENT_TYPE, wrapperPac } from '../pac/wrapper.js';
 import type { ServerState } from './state.js';
+
+/** The PAC and network sections of /status. */
+function pacSections(state: ServerState): Record<string, unknown> {
+  const net = state.network.status();
+  return {
+    pac: state.pac?.status() ?? null,
+    network: {
+      state: net.state,
+      since: new Date(net.since).toISOString(),
+      reason: net.reason,
+      epoch: net.epoch,
+      probing: net.probing,
+      ...(net.lastProbeAt === undefined
+        ? {}
+        : { lastProbeAt: new Date(net.lastProbeAt).toISOString() }),
+    },
+  };
+}
 
 export function statusDocument(state: ServerState): Record<string, unknown> {
   const { config, metrics } = state;
@@ -27,6 +47,7 @@ export function statusDocument(state: ServerState): Record<string, unknown> {
       };
     }),
     fallback: config.fallback,
+    ...pacSections(state),
     direct: config.direct,
     directModules: config.directModules,
     openConnections: metrics.openConnections,
@@ -36,6 +57,7 @@ export function statusDocument(state: ServerState): Record<string, unknown> {
     configSources: config.sources,
     stateDir: config.stateDir,
     logFile: config.log.file,
+    ...(state.mirror !== undefined ? { mirror: state.mirror.status() } : {}),
     ...(state.hooks.statusExtras?.() ?? {}),
   };
 }
@@ -48,6 +70,12 @@ function gauges(state: ServerState): Gauge[] {
       value: Math.round((state.clock() - state.startedAt) / 1000),
     },
   ];
+  out.push({
+    name: 'corproxy_corporate_network_reachable',
+    help: '0 while corproxy considers itself off the corporate network (every upstream or the PAC server unreachable).',
+    value: state.network.isOff() ? 0 : 1,
+  });
+  out.push(...(state.mirror?.gauges() ?? []));
   for (const u of state.config.upstreams) {
     out.push({
       name: 'corproxy_upstream_healthy',
@@ -88,6 +116,15 @@ export function handleLocal(
     reply(res, status, 'text/plain; charset=utf-8', 'ok\n');
   } else if (path === '/status') {
     reply(res, status, 'application/json', `${JSON.stringify(statusDocument(state), null, 2)}\n`);
+  } else if (path === '/proxy.pac') {
+    // The address this client reached us on is one it can use as its proxy.
+    const host = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    reply(
+      res,
+      status,
+      PAC_CONTENT_TYPE,
+      wrapperPac(host, req.socket.localPort ?? 0, state.version),
+    );
   } else if (path === '/metrics') {
     reply(
       res,
@@ -101,7 +138,7 @@ export function handleLocal(
       res,
       status,
       'text/plain; charset=utf-8',
-      'corproxy is a proxy: send CONNECT host:port or absolute-URI requests.\nLocal paths: /healthz /status /metrics\n',
+      'corproxy is a proxy: send CONNECT host:port or absolute-URI requests.\nLocal paths: /healthz /status /metrics /proxy.pac\n',
     );
   }
 }

@@ -1,11 +1,22 @@
 /**
- * Opens the remote end of a connection for a route decision: direct dial, or the
- * upstream list in order with the bad-proxy list and the configured fallback.
+ * Opens the remote end of a connection for a route decision: the plan's hops in order
+ * (direct, the PAC answer's proxies, or the upstream list; src/pac/plan.ts) with the
+ * bad-proxy list and the configured fallback, reporting what it sees to the network
+ * monitor so that off the corporate network requests stop waiting for timeouts.
  */
 import type net from 'node:net';
 import type { Config, UpstreamProxy } from '../config/types.js';
-import { CorproxyError } from '../errors.js';
+import { asCorproxyError, CorproxyError } from '../errors.js';
 import type { RouteDecision } from '../events.js';
+import type { NetworkMonitor } from '../pac/network.js';
+import {
+  connectUrl,
+  FALLBACK_RULE,
+  planRoute,
+  type PlanContext,
+  type RoutePlan,
+} from '../pac/plan.js';
+import type { PacRuntime } from '../pac/runtime.js';
 import type { BadProxyList } from './bad-proxies.js';
 import { dial, type DialDeps } from './dial.js';
 import { formatAuthority, type Target } from './http1.js';
@@ -15,6 +26,10 @@ export interface RemoteContext {
   readonly config: Config;
   readonly badProxies: BadProxyList;
   readonly dialDeps: DialDeps;
+  readonly pac?: PacRuntime | undefined;
+  readonly network?: NetworkMonitor;
+  readonly sink?: { warn(message: string): void };
+  isSelf?(target: Target): boolean;
 }
 
 export interface Remote {
@@ -40,44 +55,90 @@ export async function dialDirect(target: Target, ctx: RemoteContext): Promise<ne
   );
 }
 
-async function viaUpstreams(
-  target: Target,
-  decision: RouteDecision,
+/**
+ * The routing view of one attempt. The bad-proxy list is read once: after a network
+ * change the state holds a new list, and this attempt's verdicts stay on the old one.
+ */
+export function planContext(
   ctx: RemoteContext,
-): Promise<Remote> {
-  const { config, badProxies } = ctx;
-  const failures: CorproxyError[] = [];
-  for (const proxy of badProxies.order(config.upstreams)) {
-    try {
-      const opts = {
-        connectTimeoutMs: config.limits.connectTimeoutMs,
-        keepAliveMs: config.limits.keepAliveMs,
-        maxHeaderSize: config.limits.maxHeaderSize,
-        hosts: config.hosts,
-      };
-      const { socket, rest } = await connectThrough(proxy, target, opts, ctx.dialDeps);
-      badProxies.markGood(proxy.id);
-      return { socket, rest, route: 'upstream', rule: decision.rule, upstream: proxy };
-    } catch (err) {
-      if (!isFailoverError(err)) throw err;
-      badProxies.markBad(proxy.id, (err as CorproxyError).message);
-      failures.push(err as CorproxyError);
-    }
-  }
-  if (config.fallback === 'direct') {
-    const socket = await dialDirect(target, ctx);
-    return {
-      socket,
-      rest: Buffer.alloc(0),
-      route: 'direct',
-      rule: 'fallback: direct (every upstream failed)',
-    };
-  }
-  if (failures.length === 1) throw failures[0]!;
-  throw new CorproxyError(
+): PlanContext & { readonly badProxies: BadProxyList } {
+  return {
+    config: ctx.config,
+    badProxies: ctx.badProxies,
+    pac: ctx.pac,
+    network: ctx.network,
+    isSelf: (t) => ctx.isSelf?.({ host: t.host, port: t.port }) ?? false,
+    ...(ctx.sink ? { warn: (m: string) => ctx.sink!.warn(m) } : {}),
+  };
+}
+
+/** Errors that still prove the proxy is there (it answered, just not with 2xx). */
+export function provesReachable(err: unknown): boolean {
+  return (
+    err instanceof CorproxyError &&
+    ['CPX_ERR_UPSTREAM_AUTH', 'CPX_ERR_UPSTREAM_REFUSED'].includes(err.code)
+  );
+}
+
+function noRoute(
+  target: Target,
+  plan: RoutePlan,
+  failures: readonly CorproxyError[],
+): CorproxyError {
+  if (failures.length === 1) return failures[0]!;
+  return new CorproxyError(
     'CPX_ERR_NO_ROUTE',
     `no upstream reachable for ${formatAuthority(target)}: ${failures.map((f) => f.message).join('; ')}`,
+    { details: { rule: plan.rule, tried: plan.hops.map((h) => h.id) } },
   );
+}
+
+async function direct(target: Target, ctx: RemoteContext, rule: string): Promise<Remote> {
+  const socket = await dialDirect(target, ctx);
+  return { socket, rest: Buffer.alloc(0), route: 'direct', rule };
+}
+
+async function runPlan(target: Target, plan: RoutePlan, ctx: RemoteContext): Promise<Remote> {
+  const { config } = ctx;
+  const { badProxies } = planContext(ctx);
+  const epoch = ctx.network?.epoch ?? 0;
+  const failures: CorproxyError[] = [];
+  let proxiesLeft = plan.hops.filter((h) => h.kind === 'upstream').length;
+  const opts = {
+    connectTimeoutMs: config.limits.connectTimeoutMs,
+    keepAliveMs: config.limits.keepAliveMs,
+    maxHeaderSize: config.limits.maxHeaderSize,
+    hosts: config.hosts,
+  };
+  for (const [i, hop] of plan.hops.entries()) {
+    const more = i < plan.hops.length - 1 || plan.fallbackDirect;
+    if (hop.kind === 'direct') {
+      try {
+        return await direct(target, ctx, plan.rule);
+      } catch (err) {
+        if (!more) throw err;
+        failures.push(asCorproxyError(err));
+        continue;
+      }
+    }
+    try {
+      const { socket, rest } = await connectThrough(hop.proxy, target, opts, ctx.dialDeps);
+      badProxies.markGood(hop.id);
+      ctx.network?.proxyReachable(hop.proxy);
+      return { socket, rest, route: 'upstream', rule: plan.rule, upstream: hop.proxy };
+    } catch (err) {
+      if (provesReachable(err)) ctx.network?.proxyReachable(hop.proxy);
+      if (!isFailoverError(err)) throw err;
+      const failure = err as CorproxyError;
+      badProxies.markBad(hop.id, failure.message);
+      ctx.network?.proxyFailed(epoch, hop.proxy, failure.message);
+      proxiesLeft -= 1;
+      if (proxiesLeft === 0) ctx.network?.attemptFailed(epoch);
+      failures.push(failure);
+    }
+  }
+  if (plan.fallbackDirect) return direct(target, ctx, FALLBACK_RULE);
+  throw noRoute(target, plan, failures);
 }
 
 export async function openRemote(
@@ -85,9 +146,11 @@ export async function openRemote(
   decision: RouteDecision,
   ctx: RemoteContext,
 ): Promise<Remote> {
-  if (decision.kind === 'upstream' && ctx.config.upstreams.length > 0) {
-    return viaUpstreams(target, decision, ctx);
-  }
-  const socket = await dialDirect(target, ctx);
-  return { socket, rest: Buffer.alloc(0), route: 'direct', rule: decision.rule };
+  const plan = await planRoute(
+    target,
+    connectUrl(target.host, target.port),
+    decision,
+    planContext(ctx),
+  );
+  return runPlan(target, plan, ctx);
 }

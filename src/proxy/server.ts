@@ -11,6 +11,8 @@ import { handleConnect } from './connect-handler.js';
 import type { DialDeps } from './dial.js';
 import { ForwardAgents, handleForward } from './forward.js';
 import { handleLocal } from './local.js';
+import { MIRROR_PREFIX, startMirrorListeners, type MirrorListeners } from '../mirror/index.js';
+import { mirrorFor, recordMirror, serveMirror, startRecord } from './mirror-route.js';
 import { ServerState, type RecordSink } from './state.js';
 
 export interface StartOptions {
@@ -70,12 +72,21 @@ function createHttpServer(
     ),
     noDelay: true,
   });
-  server.on('connection', (socket: net.Socket) => admit(state, socket, sockets));
+  // One close listener per server, shared by its connections (a closure per connection
+  // would live as long as each connection: bench/README.md, W4).
+  const onClose = function (this: net.Socket): void {
+    state.metrics.openConnections -= 1;
+    sockets.delete(this);
+  };
+  server.on('connection', (socket: net.Socket) => admit(state, socket, sockets, onClose));
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     void handleConnect(state, req, socket, head);
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if ((req.url ?? '').startsWith('/')) handleLocal(state, req, res);
+    const url = req.url ?? '';
+    if (state.mirror !== undefined && url.startsWith(MIRROR_PREFIX)) {
+      void serveMirror(state, state.mirror, req, res);
+    } else if (url.startsWith('/')) handleLocal(state, req, res);
     else void handleForward(state, req, res, agents);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
@@ -90,7 +101,12 @@ function createHttpServer(
   return server;
 }
 
-function admit(state: ServerState, socket: net.Socket, sockets: Set<net.Socket>): void {
+function admit(
+  state: ServerState,
+  socket: net.Socket,
+  sockets: Set<net.Socket>,
+  onClose: (this: net.Socket) => void,
+): void {
   if (!state.clientAllowed(socket.remoteAddress)) {
     rejectSocket(
       socket,
@@ -110,10 +126,9 @@ function admit(state: ServerState, socket: net.Socket, sockets: Set<net.Socket>)
   state.metrics.openConnections += 1;
   sockets.add(socket);
   socket.setNoDelay(true);
-  socket.once('close', () => {
-    state.metrics.openConnections -= 1;
-    sockets.delete(socket);
-  });
+  // on(), not once(): 'close' comes once, and once() would keep a bound wrapper and its
+  // state object alive with every connection (bench/README.md, W4).
+  socket.on('close', onClose);
 }
 
 function listenOn(
@@ -153,6 +168,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const agents = new ForwardAgents();
   const sockets = new Set<net.Socket>();
   const servers: http.Server[] = [];
+  if (opts.config.mirror.enabled) state.mirror = mirrorFor(state);
+  let mirrorListeners: MirrorListeners | undefined;
   const targets: Array<ListenAddress | number> = opts.listenFds?.length
     ? [...opts.listenFds]
     : [...opts.config.listen];
@@ -162,16 +179,30 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       servers.push(server);
       state.listening.push(await listenOn(server, where));
     }
+    if (state.mirror !== undefined && opts.config.mirror.listen.length > 0) {
+      mirrorListeners = await startMirrorListeners(
+        state.mirror,
+        opts.config.mirror.listen,
+        (req, r) => recordMirror(state, startRecord(state, req), r),
+      );
+    }
   } catch (err) {
     for (const s of servers) s.close();
+    await state.mirror?.close();
     throw err;
   }
   return {
     state,
     addresses: state.listening,
-    reload: (config) => state.reload(config),
-    close: (drainMs = opts.config.limits.drainTimeoutMs) =>
-      closeAll(servers, sockets, agents, drainMs),
+    reload: (config) => {
+      state.reload(config);
+      state.mirror?.reload(config);
+    },
+    close: async (drainMs = opts.config.limits.drainTimeoutMs) => {
+      await Promise.all([closeAll(servers, sockets, agents, drainMs), mirrorListeners?.close()]);
+      // Writes the cache index: the next start finds what this one cached.
+      await state.mirror?.close();
+    },
   };
 }
 

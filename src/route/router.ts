@@ -18,6 +18,8 @@ export interface Target {
 export interface Routes {
   readonly rules: readonly DirectRule[];
   readonly hasUpstreams: boolean;
+  /** A PAC script decides the targets no direct rule matched (src/pac/plan.ts). */
+  readonly hasPac?: boolean;
 }
 
 export interface RoutesInput {
@@ -26,8 +28,10 @@ export interface RoutesInput {
   /** GOPRIVATE/GONOPROXY module globs (config key `directModules`). */
   readonly directModules: readonly string[];
   readonly hasUpstreams: boolean;
+  readonly hasPac?: boolean;
 }
 
+const VIA_PAC: RouteDecision = Object.freeze({ kind: 'upstream', rule: 'pac' });
 const VIA_UPSTREAM: RouteDecision = Object.freeze({
   kind: 'upstream',
   rule: 'default: upstream list',
@@ -62,13 +66,21 @@ export function compileRoutes(input: RoutesInput): Routes {
     ...compileAll('direct', input.direct, compileNoProxyPattern),
     ...compileAll('directModules', input.directModules, compileModuleGlob),
   ];
-  return Object.freeze({ rules: Object.freeze(rules), hasUpstreams: input.hasUpstreams });
+  return Object.freeze({
+    rules: Object.freeze(rules),
+    hasUpstreams: input.hasUpstreams,
+    hasPac: input.hasPac ?? false,
+  });
 }
 
-/** First matching rule sends the target direct; otherwise the upstream list, if any. */
+/**
+ * First matching rule sends the target direct; otherwise the PAC script (whose answer the
+ * caller computes: `rule: 'pac'`), else the upstream list, if any (DESIGN §5).
+ */
 export function decideRoute(target: Target, routes: Routes): RouteDecision {
   for (const rule of routes.rules) {
     if (rule.matches(target.host, target.port)) return { kind: 'direct', rule: rule.rule };
   }
+  if (routes.hasPac === true) return VIA_PAC;
   return routes.hasUpstreams ? VIA_UPSTREAM : NO_UPSTREAM;
 }

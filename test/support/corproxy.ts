@@ -27,7 +27,8 @@ export function testConfig(flags: Flags, env: Record<string, string> = {}, file?
     file,
     ...(file === undefined ? {} : { filePath: 'test-config.yaml' }),
     flags: { listen: ['127.0.0.1:0'], log: 'off', stateDir: os.tmpdir(), ...flags },
-    env,
+    // The mirror keeps a cache in the state dir: tests that want it turn it on.
+    env: { CORPROXY_MIRROR: 'false', ...env },
     platform: process.platform,
     homedir: os.tmpdir(),
   });
@@ -57,13 +58,20 @@ export async function startCorproxy(
       warn: (m) => warnings.push(m),
     },
   });
-  t.teardown(() => server.close(100));
+  t.teardown(() => {
+    server.state.stopBackground();
+    return server.close(100);
+  });
   const waitForRecords = async (n: number, ms = 5000): Promise<ConnectionRecord[]> => {
     const deadline = Date.now() + ms;
     while (records.length < n && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        // Cleared when a record wakes us: a pending timer would hold the test process open.
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     return records;

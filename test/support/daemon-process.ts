@@ -45,7 +45,9 @@ export function daemonEnv(
   for (const [k, v] of Object.entries(base)) {
     if (v !== undefined && !PROXY_VARS.test(k)) env[k] = v;
   }
-  return { ...env, ...extra };
+  // Probing the default watch list at start would resolve public names through the
+  // machine's resolver: tests that want probes set CORPROXY_PROBE=true themselves.
+  return { ...env, CORPROXY_PROBE: 'false', ...extra };
 }
 
 function waitListening(proc: ChildProcess, output: () => string, ms: number): Promise<number> {

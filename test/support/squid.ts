@@ -32,6 +32,8 @@ export interface SquidOptions {
   /** The squid binary; found on PATH or in sbin when absent. */
   readonly bin?: string;
   readonly basicAuth?: { readonly user: string; readonly password: string };
+  /** NTLM through squid's ntlm_fake_auth helper: a real handshake, but any password passes. */
+  readonly ntlmFakeAuth?: boolean;
   /** Name → IPv4 address, written to squid's hosts_file. */
   readonly hosts: Readonly<Record<string, string>>;
   /** Ports squid allows CONNECT to (besides 443). */
@@ -82,6 +84,7 @@ export interface SquidConfInput {
   readonly port: number;
   readonly helperDir: string;
   readonly basicAuth: boolean;
+  readonly ntlm?: boolean;
   readonly allowConnectPorts: readonly number[];
   readonly deny: readonly string[];
   readonly sslBump: { readonly originCaFile: string | undefined } | undefined;
@@ -116,13 +119,19 @@ function accessLines(c: SquidConfInput): string[] {
           `auth_param basic program ${c.helperDir}/basic_ncsa_auth ${c.dir}/passwd`,
           'auth_param basic children 2 startup=1 idle=1',
           'auth_param basic realm corproxy-test',
-          'acl authed proxy_auth REQUIRED',
         ]
       : []),
+    ...(c.ntlm
+      ? [
+          `auth_param ntlm program ${c.helperDir}/ntlm_fake_auth`,
+          'auth_param ntlm children 2 startup=1 idle=1',
+        ]
+      : []),
+    ...(c.basicAuth || c.ntlm ? ['acl authed proxy_auth REQUIRED'] : []),
     // Refusals first, so a denied host is refused even without credentials.
     ...(c.deny.length > 0 ? ['http_access deny denied'] : []),
     'http_access deny CONNECT !connect_ports',
-    c.basicAuth ? 'http_access allow authed' : 'http_access allow localhost',
+    c.basicAuth || c.ntlm ? 'http_access allow authed' : 'http_access allow localhost',
     'http_access deny all',
   ];
 }
@@ -214,8 +223,15 @@ async function prepare(dir: string, port: number, opts: SquidOptions): Promise<S
   return {
     dir,
     port,
-    helperDir: squidHelperDir(opts.sslBump ? 'security_file_certgen' : 'basic_ncsa_auth'),
+    helperDir: squidHelperDir(
+      opts.sslBump
+        ? 'security_file_certgen'
+        : opts.ntlmFakeAuth
+          ? 'ntlm_fake_auth'
+          : 'basic_ncsa_auth',
+    ),
     basicAuth: opts.basicAuth !== undefined,
+    ntlm: opts.ntlmFakeAuth === true,
     allowConnectPorts: opts.allowConnectPorts,
     deny: opts.deny ?? [],
     sslBump: opts.sslBump

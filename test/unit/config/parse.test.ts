@@ -54,6 +54,7 @@ t.test('defaults', async (t) => {
     interceptedTtlMs: 21_600_000,
     failureTtlMs: 60_000,
     extraPublicRoots: '',
+    timeoutMs: 10_000,
   });
   t.same(c.trust, { fingerprints: [], bundle: '' });
   t.same(c.sources, ['defaults']);
@@ -119,6 +120,7 @@ t.test('every key of a full file is read', async (t) => {
     interceptedTtlMs: 3_600_000,
     failureTtlMs: 30_000,
     extraPublicRoots: `${FIXTURES}roots.pem`,
+    timeoutMs: 5000,
   });
   t.same(c.trust.fingerprints, [`AB:CD:EF:01:23:45:67:89:`.repeat(4).slice(0, -1)]);
   t.equal(c.trust.bundle, '/srv/corproxy/ca-bundle.pem');

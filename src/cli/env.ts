@@ -6,10 +6,13 @@
  */
 import { stat } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { stringify } from 'yaml';
 import { envSnapshot, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import { formatAuthority } from '../proxy/http1.js';
+import { importSystemProxy } from '../system-proxy/import.js';
+import type { Translation } from '../system-proxy/translate.js';
 import { bundlePaths } from '../tls/bundle-files.js';
 import {
   SHELLS,
@@ -26,6 +29,8 @@ export interface EnvArgs {
   readonly listen?: string[];
   readonly shell?: Shell;
   readonly go?: boolean;
+  /** Print the OS proxy settings as corproxy config instead of the env lines. */
+  readonly import?: boolean;
 }
 
 export interface EnvDeps {
@@ -35,6 +40,27 @@ export interface EnvDeps {
   readonly print: (line: string) => void;
   /** Size of a file, undefined when it is missing. */
   readonly fileSize?: (path: string) => Promise<number | undefined>;
+  /** Reads the OS proxy settings (`--import`); default: src/system-proxy/import.ts. */
+  readonly importSystem?: () => Promise<Translation>;
+}
+
+/**
+ * `--import`: the OS proxy settings (Windows registry, GNOME, macOS) as a config fragment to
+ * paste into config.yaml, with a note per setting that has no corproxy equivalent.
+ */
+export async function importLines(
+  importSystem: () => Promise<Translation> = importSystemProxy,
+): Promise<string[]> {
+  const { settings, notes } = await importSystem();
+  const { source, ...values } = settings;
+  const lines = [`# corproxy env --import: proxy settings read from ${source}`];
+  if (Object.keys(values).length === 0) {
+    lines.push('# no proxy is configured there: corproxy would connect directly');
+  } else {
+    lines.push('# paste into config.yaml, or run corproxy serve --from-system to use them live');
+    lines.push(...stringify(values).trimEnd().split('\n'));
+  }
+  return [...lines, ...notes.map((n) => `# note: ${n}`)];
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {
@@ -66,6 +92,11 @@ function mirrorUrl(config: Config, proxy: string): string | undefined {
 
 /** Builds the lines; files that are missing (or an empty corp-ca.pem) are left out. */
 export async function runEnv(args: EnvArgs, deps: EnvDeps): Promise<string[]> {
+  if (args.import === true) {
+    const lines = await importLines(deps.importSystem);
+    for (const line of lines) deps.print(line);
+    return lines;
+  }
   const config = deps.loadConfig(args);
   const shell = args.shell ?? defaultShell(deps.platform, deps.env);
   const paths = bundlePaths(config);
@@ -92,6 +123,10 @@ export const envCommand = {
     y
       .option('shell', { type: 'string', choices: SHELLS, describe: 'syntax of the lines' })
       .option('go', { type: 'boolean', describe: 'also print go env -w lines' })
+      .option('import', {
+        type: 'boolean',
+        describe: 'print the OS proxy settings (registry, GNOME, macOS) as corproxy config',
+      })
       .option('listen', { type: 'string', array: true, describe: "corproxy's ADDR:PORT" })
       .option('state-dir', { type: 'string', describe: 'where the bundle lives' }),
   handler: async (argv: ArgumentsCamelCase<EnvArgs>) => {

@@ -14,6 +14,7 @@ import { envCommand } from './cli/env.js';
 import { statusCommand } from './cli/status.js';
 import { logCommand } from './cli/log.js';
 import { explainCommand } from './cli/explain.js';
+import { doctorCommand } from './cli/doctor.js';
 import { VERSION } from './version.js';
 
 function report(err: unknown, debug: boolean): never {
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(statusCommand)
     .command(logCommand)
     .command(explainCommand)
+    .command(doctorCommand)
     .demandCommand(1, 'name a command; `corproxy serve` runs the daemon')
     .strict()
     .recommendCommands()

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { runClient, startChild } from './children.js';
 import { median, sum } from './stats.js';
 
@@ -102,7 +102,11 @@ async function nodeHttp(target, plan, procs) {
   return { rate: sum(rs.map((r) => r.rate)), errors: sum(rs.map((r) => r.errors)) };
 }
 
-export const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
+/** wrk on PATH (or where Debian puts it); undefined when missing: the Node client is used. */
+export const WRK = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin']
+  .filter(Boolean)
+  .map((d) => join(d, 'wrk'))
+  .find((p) => existsSync(p));
 
 async function wrkOnce(target, connections, threads, seconds, script) {
   const child = startChild(WRK, [

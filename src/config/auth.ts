@@ -1,11 +1,11 @@
 /**
  * Upstream authentication settings (docs/authentication.md): the per-upstream `auth`
  * mapping, the environment variables that fill gaps for every upstream, and the format of
- * the credentials file. parse.ts hands over its value readers so every key is validated and
+ * the credentials file. upstream.ts hands over the value readers so every key is validated and
  * reported like the rest of the configuration. Secrets (NT hashes, passwords) are never put
  * into a message.
  */
-import type { Origin, Sourced } from './parse.js';
+import type { Origin, Sourced } from './layers.js';
 import type { UpstreamProxy } from './types.js';
 
 /** Schemes corproxy answers a 407 with; the upstream's offer is used Negotiate > NTLM > Basic. */
@@ -50,7 +50,7 @@ export interface RawAuth extends Sourced {
   readonly key: string;
 }
 
-/** The readers and error reporter of parse.ts. */
+/** The readers (values.ts) and error reporter (layers.ts), handed over by upstream.ts. */
 export interface AuthReaders {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fail: (key: string, origin: Origin, problem: string) => never;

@@ -10,5 +10,6 @@ export {
   defaultConfigFiles,
   defaultStateDir,
 } from './defaults.js';
-export { isLoopback, parseConfig, type ConfigInputs, type Flags } from './parse.js';
+export { isLoopback } from './listen.js';
+export { parseConfig, type ConfigInputs, type Flags } from './parse.js';
 export { envSnapshot, loadConfig, type LoadDeps } from './load.js';

@@ -9,7 +9,8 @@ import os from 'node:os';
 import { parseDocument } from 'yaml';
 import { CorproxyError } from '../errors.js';
 import { CONFIG_ENV, defaultConfigFiles, pathFor } from './defaults.js';
-import { fail, parseConfig, type Flags } from './parse.js';
+import { fail } from './layers.js';
+import { parseConfig, type Flags } from './parse.js';
 import type { Config } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,13 +1,13 @@
 /**
  * The `mirror` section of the configuration (docs/mirror.md): the local Go module mirror
- * under `/mod/`. parse.ts hands over its value readers so every key is validated and
+ * under `/mod/`. parse.ts hands over the value readers so every key is validated and
  * reported like the rest of the configuration.
  */
 import net from 'node:net';
 import { CorproxyError } from '../errors.js';
 import { parseGoproxyList, type GoproxyEntry } from '../mirror/goproxy-list.js';
 import { compileModuleGlob } from '../route/module-glob.js';
-import type { Origin, Sourced } from './parse.js';
+import type { Origin, Sourced } from './layers.js';
 import type { ListenAddress } from './types.js';
 
 export type { GoproxyEntry } from '../mirror/goproxy-list.js';
@@ -38,7 +38,7 @@ export interface MirrorConfig {
 
 type Reader<T> = (key: string, s: Sourced) => T;
 
-/** The readers and error reporter of parse.ts. */
+/** The readers (values.ts) and error reporter (layers.ts), handed over by parse.ts. */
 export interface MirrorReaders {
   readonly get: (key: string) => Sourced;
   readonly fail: (key: string, origin: Origin, problem: string) => never;

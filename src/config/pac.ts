@@ -4,8 +4,8 @@
  * anything set in the file, the environment or a flag wins over it.
  */
 import { decodeDataUrl, fileUrlToPath, pacLocationKind } from '../pac/source.js';
-import type { Origin, Sourced } from './parse.js';
-import { fail } from './parse.js';
+import type { Origin, Sourced } from './layers.js';
+import { fail } from './layers.js';
 
 /** Config values read from the OS proxy settings (src/system-proxy), by key. */
 export interface ImportedSettings {

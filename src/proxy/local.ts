@@ -5,6 +5,7 @@
  * connection log (monitoring polls them constantly).
  */
 import type http from 'node:http';
+import { lastScheme } from '../auth/scheme-cache.js';
 import { renderPrometheus, type Gauge } from '../metrics.js';
 import { PAC_CONTENT_TYPE, wrapperPac } from '../pac/wrapper.js';
 import type { ServerState } from './state.js';
@@ -40,9 +41,11 @@ export function statusDocument(state: ServerState): Record<string, unknown> {
     ),
     upstreams: config.upstreams.map((u) => {
       const bad = state.badProxies.snapshot().find((b) => b.id === u.id);
+      const auth = lastScheme(u.id);
       return {
         url: u.display,
         healthy: bad === undefined,
+        ...(auth !== undefined ? { auth } : {}),
         ...(bad ? { badUntil: new Date(bad.until).toISOString(), lastError: bad.reason } : {}),
       };
     }),

@@ -2,7 +2,9 @@
 import http from 'node:http';
 import t from 'tap';
 import { startCorproxy } from '../support/corproxy.js';
+import { startFakeUpstream } from '../support/fake-upstream.js';
 import { rawExchange, parseHead } from '../support/net.js';
+import { startEchoOrigin } from '../support/origins.js';
 
 function fetchLocal(
   port: number,
@@ -64,4 +66,19 @@ t.test('unknown local path is 404, other methods 405', async (t) => {
   const raw = await rawExchange(proxy.port, 'DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
   t.equal(parseHead(raw.text).status, 405);
   raw.socket.destroy();
+});
+
+t.test('status names the auth scheme negotiated with each upstream', async (t) => {
+  const origin = await startEchoOrigin(t);
+  const up = await startFakeUpstream(t);
+  up.credentials = { user: 'dora', password: 'pw' };
+  const proxy = await startCorproxy(t, { upstream: [`http://dora:pw@127.0.0.1:${up.port}`] });
+  const { socket, text } = await rawExchange(
+    proxy.port,
+    `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`,
+  );
+  t.equal(parseHead(text).status, 200);
+  socket.destroy();
+  const doc = JSON.parse((await fetchLocal(proxy.port, '/status')).body) as Record<string, unknown>;
+  t.match(doc.upstreams, [{ url: `http://dora:***@127.0.0.1:${up.port}`, auth: 'basic' }]);
 });

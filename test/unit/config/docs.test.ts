@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { FLAG_KEYS } from '../../../src/config/parse.js';
+import { FLAG_KEYS } from '../../../src/config/layers.js';
 import {
   CONFIG_ENV,
   CREDENTIAL_ENV,

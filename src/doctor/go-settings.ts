@@ -4,6 +4,7 @@
  * GOPROXY list with its `,` / `|` semantics, GOSUMDB's fields, and GOPRIVATE-style module
  * globs (golang.org/x/mod module.MatchPrefixPatterns). Pure.
  */
+import { splitGoproxyList } from '../mirror/goproxy-list.js';
 import { matchPath } from '../route/module-glob.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -94,20 +95,11 @@ function urlEntry(raw: string): { url: string } | { error: string } {
 /** cmd/go's proxyList: entries split on `,` and `|`, `direct` and `off` end the list. */
 export function parseGoproxyList(value: string): ProxyList {
   const entries: ProxyEntry[] = [];
-  let rest = value;
-  while (rest !== '') {
-    const i = rest.search(/[,|]/);
-    const raw = (i < 0 ? rest : rest.slice(0, i)).trim();
-    const fallBackOnError = i >= 0 && rest[i] === '|';
-    rest = i < 0 ? '' : rest.slice(i + 1);
-    if (raw === '') continue;
+  const tokens = splitGoproxyList(value);
+  for (const [index, { raw, fallBackOnError }] of tokens.entries()) {
     if (raw === 'direct' || raw === 'off') {
       entries.push({ kind: raw });
-      const ignored = rest
-        .split(/[,|]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-      return { entries, ignored };
+      return { entries, ignored: tokens.slice(index + 1).map((t) => t.raw) };
     }
     const parsed = urlEntry(raw);
     if ('error' in parsed) return { entries, ignored: [], error: parsed.error };

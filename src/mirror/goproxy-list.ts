@@ -42,17 +42,32 @@ function entryUrl(raw: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Parses a GOPROXY-style list; throws CPX_ERR_CONFIG_INVALID naming the bad entry. */
-export function parseGoproxyList(value: string): GoproxyEntry[] {
-  const out: GoproxyEntry[] = [];
+export interface GoproxyToken {
+  readonly raw: string;
+  /** True when `|` follows the entry: any error falls through, not only 404/410. */
+  readonly fallBackOnError: boolean;
+}
+
+/** cmd/go's GOPROXY tokenizer: entries split on `,` and `|`, trimmed, empty ones dropped. */
+export function splitGoproxyList(value: string): GoproxyToken[] {
+  const out: GoproxyToken[] = [];
   let rest = value;
   while (rest !== '') {
     const i = rest.search(/[,|]/);
     const raw = (i < 0 ? rest : rest.slice(0, i)).trim();
     const fallBackOnError = i >= 0 && rest[i] === '|';
     rest = i < 0 ? '' : rest.slice(i + 1);
-    if (raw !== '') out.push({ url: entryUrl(raw), fallBackOnError });
+    if (raw !== '') out.push({ raw, fallBackOnError });
   }
+  return out;
+}
+
+/** Parses a GOPROXY-style list; throws CPX_ERR_CONFIG_INVALID naming the bad entry. */
+export function parseGoproxyList(value: string): GoproxyEntry[] {
+  const out = splitGoproxyList(value).map((t) => ({
+    url: entryUrl(t.raw),
+    fallBackOnError: t.fallBackOnError,
+  }));
   if (out.length === 0)
     throw invalid('the upstream list is empty; default is https://proxy.golang.org');
   return out;

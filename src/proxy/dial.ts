@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import dns from 'node:dns';
+import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, type ErrorCode } from '../errors.js';
 
 export type LookupFn = (
@@ -156,4 +157,30 @@ export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket
     if (socket !== raw) raw.on('error', onError);
     socket.once(opts.tls ? 'secureConnect' : 'connect', onReady);
   });
+}
+
+export interface ProxyDialSettings {
+  readonly connectTimeoutMs: number;
+  readonly keepAliveMs: number;
+  readonly hosts: Readonly<Record<string, string>>;
+}
+
+/** Dials an upstream proxy itself: TCP, plus TLS to it for https:// proxies. */
+export function dialProxy(
+  proxy: UpstreamProxy,
+  settings: ProxyDialSettings,
+  deps: DialDeps = {},
+): Promise<net.Socket> {
+  return dial(
+    {
+      host: proxy.host,
+      port: proxy.port,
+      timeoutMs: settings.connectTimeoutMs,
+      keepAliveMs: settings.keepAliveMs,
+      hosts: settings.hosts,
+      side: 'upstream',
+      ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
+    },
+    deps,
+  );
 }

@@ -13,7 +13,7 @@ import type { RouteDecision } from '../events.js';
 import { FALLBACK_RULE, planRoute, type RoutePlan } from '../pac/plan.js';
 import { decideRoute } from '../route/router.js';
 import { sendThroughUpstream, type ForwardAuth } from '../auth/forward-auth.js';
-import { dial, dialError } from './dial.js';
+import { dialError, dialProxy } from './dial.js';
 import {
   formatAuthority,
   parseAbsoluteTarget,
@@ -154,19 +154,7 @@ function sendVia(
   if (hop.kind === 'direct') return send(state, req, target, hop, agents);
   const { proxy } = hop;
   const { limits, hosts } = state.config;
-  const open = (): Promise<net.Socket> =>
-    dial(
-      {
-        host: proxy.host,
-        port: proxy.port,
-        timeoutMs: limits.connectTimeoutMs,
-        keepAliveMs: limits.keepAliveMs,
-        hosts,
-        side: 'upstream',
-        ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
-      },
-      state.dialDeps,
-    );
+  const open = (): Promise<net.Socket> => dialProxy(proxy, { ...limits, hosts }, state.dialDeps);
   // A request without a body can be sent again after a 407.
   const replayable =
     req.headers['transfer-encoding'] === undefined &&

@@ -9,7 +9,7 @@ import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import { connectWithAuth, defaultAuthDeps, type AuthDeps } from '../auth/handshake.js';
 import type { AuthScheme } from '../auth/schemes.js';
-import { dial, type DialDeps } from './dial.js';
+import { dialProxy, type DialDeps } from './dial.js';
 import { basicAuthorization, type Target } from './http1.js';
 
 export interface UpstreamOptions {
@@ -54,19 +54,7 @@ export async function connectThrough(
   deps: DialDeps = {},
   auth: AuthDeps = defaultAuthDeps,
 ): Promise<Established> {
-  const open = (): Promise<net.Socket> =>
-    dial(
-      {
-        host: proxy.host,
-        port: proxy.port,
-        timeoutMs: opts.connectTimeoutMs,
-        keepAliveMs: opts.keepAliveMs,
-        hosts: opts.hosts,
-        side: 'upstream',
-        ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
-      },
-      deps,
-    );
+  const open = (): Promise<net.Socket> => dialProxy(proxy, opts, deps);
   const reader = { timeoutMs: opts.connectTimeoutMs, maxHeaderSize: opts.maxHeaderSize };
   return connectWithAuth(proxy, target, open, reader, auth);
 }

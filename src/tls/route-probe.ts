@@ -13,7 +13,7 @@ import { rootCertificates } from 'node:tls';
 import type { Config, UpstreamProxy } from '../config/types.js';
 import type { RouteDecision } from '../events.js';
 import { BadProxyList } from '../proxy/bad-proxies.js';
-import { dial, type DialDeps } from '../proxy/dial.js';
+import { dialProxy, type DialDeps } from '../proxy/dial.js';
 import { dialDirect, openRemote, type Remote } from '../proxy/open-remote.js';
 import { proxyAuthorization } from '../proxy/upstream.js';
 import { decideRoute, type Routes, type Target } from '../route/router.js';
@@ -256,16 +256,5 @@ export async function httpGetOverRoute(
 
 function dialUpstream(ctx: RouteContext, proxy: UpstreamProxy): Promise<net.Socket> {
   const { limits, hosts } = ctx.config;
-  return dial(
-    {
-      host: proxy.host,
-      port: proxy.port,
-      timeoutMs: limits.connectTimeoutMs,
-      keepAliveMs: limits.keepAliveMs,
-      hosts,
-      side: 'upstream',
-      ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
-    },
-    ctx.dialDeps,
-  );
+  return dialProxy(proxy, { ...limits, hosts }, ctx.dialDeps);
 }

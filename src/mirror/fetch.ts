@@ -51,13 +51,29 @@ function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+/**
+ * One TLS context per root list: building one from ~145 roots costs about 20 ms of CPU,
+ * which every cold fetch paid (bench/README.md, mirror section). The bundle loader hands
+ * out the same array until the file changes, so the array is the cache key.
+ */
+const contexts = new WeakMap<readonly string[], tls.SecureContext>();
+
+function contextFor(ca: readonly string[]): tls.SecureContext {
+  let context = contexts.get(ca);
+  if (context === undefined) {
+    context = tls.createSecureContext({ ca: [...ca] });
+    contexts.set(ca, context);
+  }
+  return context;
+}
+
 /** TLS over the stream, verified against `ca` with the URL's host name (SNI only for names). */
 function startTls(socket: net.Socket, url: URL, ca: readonly string[]): Promise<tls.TLSSocket> {
   const host = hostOf(url);
   return new Promise((resolve, reject) => {
     const secure = tls.connect({
       socket,
-      ca: [...ca],
+      secureContext: contextFor(ca),
       ALPNProtocols: ['http/1.1'],
       ...(isIP(host) === 0 ? { servername: host } : { host }),
     });

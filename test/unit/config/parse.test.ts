@@ -346,13 +346,13 @@ t.test('hosts, direct, fingerprints and paths are normalised', async (t) => {
     },
     filePath: '/etc/corproxy/config.yaml',
     flags: { log: 'logs/c.log' },
-    cwd: '/work/dir',
+    cwd: '/srv/project',
   });
   t.same(c.hosts, { 'git.corp.test': 'fd00::5' });
   t.same(c.direct, ['a.test', 'b.test']);
   t.same(c.trust.fingerprints, [Array(32).fill('AB').join(':')]);
   t.equal(c.stateDir, '/home/dev/state');
-  t.equal(c.log.file, '/work/dir/logs/c.log', 'flag paths resolve against cwd');
+  t.equal(c.log.file, '/srv/project/logs/c.log', 'flag paths resolve against cwd');
   t.equal(c.probe.extraPublicRoots, '/etc/corproxy/roots.pem', 'file paths against the file');
   t.same(c.probe.watch, ['proxy.golang.org']);
   t.equal(parse({ file: { log: { file: '' } } }).log.file, '');

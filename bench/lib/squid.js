@@ -36,7 +36,8 @@ export function freePort() {
   });
 }
 
-function canConnect(port) {
+/** True when something accepts TCP on 127.0.0.1:port. */
+export function canConnect(port) {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
     s.once('connect', () => {

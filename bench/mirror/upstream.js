@@ -4,41 +4,12 @@
  * from its hosts_file; CONNECT allowed to that name only), else a small in-process Node
  * CONNECT proxy with the same rule. Both listen on 127.0.0.1 and dial 127.0.0.1 only.
  */
-import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import net from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { canConnect, findSquid, freePort } from '../lib/squid.js';
 import { start } from './processes.js';
-
-/** squid lives in sbin, which is often not on PATH. */
-export function findSquid() {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin'];
-  const dir = dirs.find((d) => d && existsSync(join(d, 'squid')));
-  return dir && join(dir, 'squid');
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** uid/gid of `proxy`, the user squid drops to when started as root. */
 async function proxyUser() {

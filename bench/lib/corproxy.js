@@ -42,7 +42,7 @@ export async function startCorproxy({
   upstream,
   maxConnections,
   nodeArgs = [],
-  mainJs = MAIN_JS,
+  mainJs = process.env.BENCH_MAIN_JS ?? MAIN_JS,
 }) {
   const stateDir = join(dir, name);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });

@@ -3,7 +3,6 @@
  * from errors.toHttpReply, written on the raw socket (there is no ServerResponse for
  * CONNECT), and one connection record.
  */
-import type http from 'node:http';
 import type net from 'node:net';
 import { CorproxyError, formatHttpReply, toHttpReply } from '../errors.js';
 import type { RouteDecision } from '../events.js';
@@ -17,13 +16,13 @@ import { spliceThen } from './tunnel.js';
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 /**
- * Takes what the tunnel needs from the request and lets the request go: an idle tunnel
- * holds no IncomingMessage, and once the tunnel is spliced no suspended async function
- * (bench/README.md, W4: together about 2.5 KiB of heap per idle tunnel).
+ * The tunnel keeps only what it needs of the request: an idle tunnel holds no request
+ * object, and once the tunnel is spliced no suspended async function (bench/README.md,
+ * W4: together about 2.5 KiB of heap per idle tunnel).
  */
 export function handleConnect(
   state: ServerState,
-  req: http.IncomingMessage,
+  requestTarget: string,
   socket: net.Socket,
   head: Buffer,
 ): Promise<void> {
@@ -32,7 +31,7 @@ export function handleConnect(
     startedAt: state.clock(),
     client: clientLabel(socket.remoteAddress, socket.remotePort),
     method: 'CONNECT',
-    target: req.url ?? '',
+    target: requestTarget,
   };
   return openAndRelay(state, start, socket, head);
 }

@@ -1,13 +1,16 @@
 /**
- * The listeners: one http.Server per address (or per socket handed over by systemd),
- * client admission (allow list, connection limit), dispatch to CONNECT / forward /
- * local handlers, hostile-input replies, reload and drain.
+ * The listeners: one net.Server per address (or per socket handed over by systemd) with
+ * the front (front.ts) reading each connection's first head, and one http.Server, never
+ * listening, for the connections the front hands over; client admission (allow list,
+ * connection limit), dispatch to CONNECT / forward / local handlers, hostile-input
+ * replies, reload and drain.
  */
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Config, ListenAddress } from '../config/types.js';
-import { CorproxyError, formatHttpReply, toHttpReply, type ErrorCode } from '../errors.js';
+import { CorproxyError, type ErrorCode } from '../errors.js';
 import { handleConnect } from './connect-handler.js';
+import { readFirstHead, rejectSocket, type FrontContext } from './front.js';
 import type { DialDeps } from './dial.js';
 import { ForwardAgents, handleForward } from './forward.js';
 import { handleLocal } from './local.js';
@@ -33,12 +36,6 @@ export interface RunningServer {
   close(drainMs?: number): Promise<void>;
 }
 
-function rejectSocket(socket: net.Socket, code: ErrorCode, message: string): void {
-  socket.on('error', () => undefined);
-  socket.end(formatHttpReply(toHttpReply(new CorproxyError(code, message))));
-  socket.setTimeout(2000, () => socket.destroy());
-}
-
 function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   if (err.code === 'HPE_HEADER_OVERFLOW') return 'CPX_ERR_HEADER_TOO_LARGE';
   if (err.code === 'HPE_HEADERS_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
@@ -54,11 +51,7 @@ function clientErrorMessage(code: ErrorCode, limits: Config['limits']): string {
   return 'malformed HTTP request';
 }
 
-function createHttpServer(
-  state: ServerState,
-  agents: ForwardAgents,
-  sockets: Set<net.Socket>,
-): http.Server {
+function createHttpServer(state: ServerState, agents: ForwardAgents): http.Server {
   const { limits } = state.config;
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderSize,
@@ -72,15 +65,9 @@ function createHttpServer(
     ),
     noDelay: true,
   });
-  // One close listener per server, shared by its connections (a closure per connection
-  // would live as long as each connection: bench/README.md, W4).
-  const onClose = function (this: net.Socket): void {
-    state.metrics.openConnections -= 1;
-    sockets.delete(this);
-  };
-  server.on('connection', (socket: net.Socket) => admit(state, socket, sockets, onClose));
+  // A CONNECT after other requests on a kept-alive connection comes this way.
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    void handleConnect(state, req, socket, head);
+    void handleConnect(state, req.url ?? '', socket, head);
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '';
@@ -101,19 +88,34 @@ function createHttpServer(
   return server;
 }
 
+/** The listening side: admits each connection and gives it to the front. */
+function createFrontServer(front: FrontContext, sockets: Set<net.Socket>): net.Server {
+  const { state } = front;
+  // One close listener per server, shared by its connections (a closure per connection
+  // would live as long as each connection: bench/README.md, W4).
+  const onClose = function (this: net.Socket): void {
+    state.metrics.openConnections -= 1;
+    sockets.delete(this);
+  };
+  // allowHalfOpen as http.Server sets it: a client's FIN ends one direction of a tunnel.
+  return net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (admit(state, socket, sockets, onClose)) readFirstHead(front, socket);
+  });
+}
+
 function admit(
   state: ServerState,
   socket: net.Socket,
   sockets: Set<net.Socket>,
   onClose: (this: net.Socket) => void,
-): void {
+): boolean {
   if (!state.clientAllowed(socket.remoteAddress)) {
     rejectSocket(
       socket,
       'CPX_ERR_CLIENT_DENIED',
       `client ${socket.remoteAddress ?? '?'} is not in the allow list`,
     );
-    return;
+    return false;
   }
   if (state.metrics.openConnections >= state.config.limits.maxConnections) {
     rejectSocket(
@@ -121,7 +123,7 @@ function admit(
       'CPX_ERR_OVERLOADED',
       `${state.config.limits.maxConnections} connections open (limits.maxConnections)`,
     );
-    return;
+    return false;
   }
   state.metrics.openConnections += 1;
   sockets.add(socket);
@@ -129,10 +131,11 @@ function admit(
   // on(), not once(): 'close' comes once, and once() would keep a bound wrapper and its
   // state object alive with every connection (bench/README.md, W4).
   socket.on('close', onClose);
+  return true;
 }
 
 function listenOn(
-  server: http.Server,
+  server: net.Server,
   where: ListenAddress | number,
 ): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
@@ -167,7 +170,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const state = new ServerState(opts.config, opts.sink, opts.dialDeps ?? {}, clock, opts.version);
   const agents = new ForwardAgents();
   const sockets = new Set<net.Socket>();
-  const servers: http.Server[] = [];
+  const servers: net.Server[] = [];
+  const httpServer = createHttpServer(state, agents);
+  const front: FrontContext = { state, http: httpServer };
   if (opts.config.mirror.enabled) state.mirror = mirrorFor(state);
   let mirrorListeners: MirrorListeners | undefined;
   const targets: Array<ListenAddress | number> = opts.listenFds?.length
@@ -175,7 +180,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     : [...opts.config.listen];
   try {
     for (const where of targets) {
-      const server = createHttpServer(state, agents, sockets);
+      const server = createFrontServer(front, sockets);
       servers.push(server);
       state.listening.push(await listenOn(server, where));
     }
@@ -199,7 +204,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       state.mirror?.reload(config);
     },
     close: async (drainMs = opts.config.limits.drainTimeoutMs) => {
-      await Promise.all([closeAll(servers, sockets, agents, drainMs), mirrorListeners?.close()]);
+      await Promise.all([
+        closeAll(servers, httpServer, sockets, agents, drainMs),
+        mirrorListeners?.close(),
+      ]);
       // Writes the cache index: the next start finds what this one cached.
       await state.mirror?.close();
     },
@@ -207,7 +215,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 }
 
 async function closeAll(
-  servers: http.Server[],
+  servers: net.Server[],
+  httpServer: http.Server,
   sockets: Set<net.Socket>,
   agents: ForwardAgents,
   drainMs: number,
@@ -215,7 +224,8 @@ async function closeAll(
   const closed = Promise.all(
     servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
   );
-  for (const s of servers) s.closeIdleConnections();
+  // Kept-alive connections waiting for their next request close now, not at the drain.
+  httpServer.closeIdleConnections();
   const timer = setTimeout(() => {
     for (const socket of sockets) socket.destroy();
   }, drainMs);

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { setImmediate as tick } from 'node:timers/promises';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { LogConfig } from '../../../src/config/types.js';
 import { CorproxyError } from '../../../src/errors.js';
@@ -239,7 +239,8 @@ t.test('close: resolves with nothing written, twice, and later writes are ignore
   await first;
   log.write(record(1));
   log.warn('late');
-  await tick();
+  // Longer than the batching delay, so a late write would have reached the file.
+  await sleep(100);
   t.equal(readFileSync(file, 'utf8'), '');
 });
 
@@ -417,8 +418,9 @@ t.test('a throwing onError does not stop the log', async (t) => {
   });
   rmSync(dir, { recursive: true });
   log.write(record(1));
-  // Bounded wait until the failed append of record 1 has been reported.
-  for (let i = 0; i < 1000 && calls === 0; i++) await tick();
+  // Bounded wait (2 s) until the failed append of record 1 has been reported; lines wait
+  // a few milliseconds to be written in a batch.
+  for (let i = 0; i < 400 && calls === 0; i++) await sleep(5);
   mkdirSync(dir);
   log.write(record(2));
   await log.close();

@@ -1,0 +1,212 @@
+/**
+ * Strict reader for a client's HTTP/1.x request head (RFC 9112 §2-§5) and the two facts the
+ * plain-HTTP fast path needs from it: how the body is framed (RFC 9112 §6.3) and whether the
+ * connection persists (RFC 9112 §9.3). Anything outside the strict grammar is 'invalid', so the
+ * caller hands the connection to Node's HTTP server instead of guessing: a lenient parser in
+ * front of a strict one (or the other way round) is how request smuggling happens.
+ */
+
+export interface RequestHead {
+  /** Method token as sent (methods are case-sensitive, RFC 9110 §9.1). */
+  readonly method: string;
+  /** request-target as sent. */
+  readonly target: string;
+  readonly version: '1.0' | '1.1';
+  /** Flat [name, value, name, value, ...] like Node's IncomingMessage.rawHeaders; names as sent, values with leading/trailing OWS removed. */
+  readonly rawHeaders: readonly string[];
+  /** Bytes of the head including the final CRLF CRLF. */
+  readonly headBytes: number;
+}
+
+/** Outcome of scanning the bytes a client has sent so far. */
+export type HeadScan =
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'too-large' }
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'complete'; readonly head: RequestHead };
+
+/** How a request body is delimited (RFC 9112 §6.3). */
+export type RequestFraming =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly length: number }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+// RFC 9110 §5.6.2 tchar.
+const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const TOKEN = new RegExp(`^${TCHAR}+$`);
+// RFC 9112 §3: method SP request-target SP HTTP-version; the target is checked only for
+// being visible ASCII here, its form (absolute, authority, asterisk, origin) is the caller's.
+const REQUEST_LINE = new RegExp(`^(${TCHAR}+) ([\\x21-\\x7e]+) HTTP/1\\.([01])$`);
+// What a request line can look like before its CRLF has arrived; group 1 is the version part.
+const PARTIAL_LINE = new RegExp(
+  `^(?:${TCHAR}*|${TCHAR}+ [\\x21-\\x7e]*|${TCHAR}+ [\\x21-\\x7e]+ ([^]*))$`,
+);
+// RFC 9110 §5.5 field-value octets: VCHAR, SP, HTAB and obs-text.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const DIGITS = /^\d+$/;
+
+function invalid(reason: string): { readonly kind: 'invalid'; readonly reason: string } {
+  return { kind: 'invalid', reason };
+}
+
+/** Removes leading and trailing OWS (SP / HTAB only: String#trim would also eat 0xA0). */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === ' ' || text[start] === '\t')) start += 1;
+  while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end -= 1;
+  return text.slice(start, end);
+}
+
+/** Names the control character a line must not hold, or undefined. */
+function controlProblem(line: string, where: string): string | undefined {
+  if (line.includes('\n')) return `bare LF in ${where}`;
+  if (line.includes('\r')) return `bare CR in ${where}`;
+  if (line.includes('\0')) return `NUL in ${where}`;
+  return undefined;
+}
+
+function requestLineProblem(line: string): string | undefined {
+  // RFC 9112 §2.2 lets servers skip leading empty lines; corproxy hands them off instead.
+  if (line === '') return 'empty line before the request line';
+  const control = controlProblem(line, 'request line');
+  if (control !== undefined) return control;
+  return REQUEST_LINE.test(line) ? undefined : 'malformed request line';
+}
+
+/** Rejects a first line that is already not HTTP/1.x, so TLS or junk is handed off early. */
+function firstLineProblem(window: Buffer): string | undefined {
+  const lineEnd = window.indexOf(CRLF);
+  if (lineEnd >= 0) return requestLineProblem(window.toString('latin1', 0, lineEnd));
+  const match = PARTIAL_LINE.exec(window.toString('latin1'));
+  const version = match?.[1];
+  if (match !== null && (version === undefined || isVersionPrefix(version))) return undefined;
+  return 'not an HTTP/1.x request line';
+}
+
+function isVersionPrefix(text: string): boolean {
+  return 'HTTP/1.0\r'.startsWith(text) || 'HTTP/1.1\r'.startsWith(text);
+}
+
+/** Parses one field line (RFC 9112 §5) into `out`; returns a problem or undefined. */
+function parseFieldLine(line: string, out: string[]): string | undefined {
+  // RFC 9112 §5.2: obs-fold is deprecated; hand it off rather than unfold it.
+  if (line.startsWith(' ') || line.startsWith('\t')) return 'obsolete line folding';
+  const control = controlProblem(line, 'header section');
+  if (control !== undefined) return control;
+  const colon = line.indexOf(':');
+  if (colon < 0) return 'header line without a colon';
+  const name = line.slice(0, colon);
+  if (name === '') return 'empty header name';
+  // RFC 9112 §5.1: no whitespace is allowed between the field name and the colon.
+  if (name.endsWith(' ') || name.endsWith('\t')) return 'whitespace before the colon';
+  if (!TOKEN.test(name)) return 'header name is not a token';
+  const value = line.slice(colon + 1);
+  if (!FIELD_VALUE.test(value)) return 'control character in a header value';
+  out.push(name, trimOws(value));
+  return undefined;
+}
+
+function parseHead(text: string, headBytes: number): HeadScan {
+  const lines = text.split('\r\n');
+  const requestLine = lines[0] ?? '';
+  const lineProblem = requestLineProblem(requestLine);
+  if (lineProblem !== undefined) return invalid(lineProblem);
+  const match = REQUEST_LINE.exec(requestLine)!;
+  const rawHeaders: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const problem = parseFieldLine(lines[i]!, rawHeaders);
+    if (problem !== undefined) return invalid(problem);
+  }
+  const version = match[3] === '0' ? '1.0' : '1.1';
+  const head = { method: match[1]!, target: match[2]!, version, rawHeaders, headBytes } as const;
+  return { kind: 'complete', head };
+}
+
+/**
+ * Looks for a complete request head at the start of `buf`. Only the first maxHeaderSize
+ * bytes are inspected; call again with more bytes while the answer is 'incomplete'.
+ */
+export function scanRequestHead(buf: Buffer, maxHeaderSize: number): HeadScan {
+  const window = buf.length > maxHeaderSize ? buf.subarray(0, maxHeaderSize) : buf;
+  const end = window.indexOf(CRLFCRLF);
+  if (end >= 0) return parseHead(window.toString('latin1', 0, end), end + 4);
+  const problem = firstLineProblem(window);
+  if (problem !== undefined) return invalid(problem);
+  return buf.length > maxHeaderSize ? { kind: 'too-large' } : { kind: 'incomplete' };
+}
+
+/** Values of `name` (case-insensitive), in order. */
+export function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const lower = name.toLowerCase();
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === lower) values.push(rawHeaders[i + 1]!);
+  }
+  return values;
+}
+
+/** Elements of a comma-separated list field (RFC 9110 §5.6.1), OWS trimmed, empty ones kept. */
+export function listElements(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(',').map(trimOws));
+}
+
+/** Lower-cased, non-empty tokens of Connection-like fields. */
+export function connectionTokens(values: readonly string[]): Set<string> {
+  const tokens = listElements(values).map((token) => token.toLowerCase());
+  return new Set(tokens.filter((token) => token !== ''));
+}
+
+/**
+ * The one length all Content-Length values (repeated fields and comma lists) agree on, or
+ * undefined when they differ, one is not 1*DIGIT, or it exceeds 2**53-1 (RFC 9110 §8.6).
+ */
+export function agreedContentLength(values: readonly string[]): number | undefined {
+  const elements = listElements(values);
+  const first = elements[0];
+  if (first === undefined || !DIGITS.test(first)) return undefined;
+  if (elements.some((element) => element !== first)) return undefined;
+  const length = Number(first);
+  return length <= Number.MAX_SAFE_INTEGER ? length : undefined;
+}
+
+function transferFraming(codings: readonly string[]): RequestFraming {
+  const lower = codings.map((coding) => coding.toLowerCase());
+  if (lower.some((coding) => !TOKEN.test(coding))) return invalid('malformed Transfer-Encoding');
+  // RFC 9112 §6.3 rule 4: without a final chunked the request length cannot be known.
+  if (lower.at(-1) !== 'chunked') return invalid('Transfer-Encoding does not end in chunked');
+  // RFC 9112 §7: chunked is never applied twice.
+  if (lower.indexOf('chunked') !== lower.length - 1) return invalid('chunked applied twice');
+  return { kind: 'chunked' };
+}
+
+/**
+ * RFC 9112 §6.3 for requests. `version` defaults to 1.1; an HTTP/1.0 request carrying
+ * Transfer-Encoding has faulty framing (RFC 9112 §6.1).
+ */
+export function requestFraming(
+  rawHeaders: readonly string[],
+  version: '1.0' | '1.1' = '1.1',
+): RequestFraming {
+  const te = headerValues(rawHeaders, 'transfer-encoding');
+  const cl = headerValues(rawHeaders, 'content-length');
+  if (te.length > 0) {
+    // RFC 9112 §6.3 rule 3: both at once is a smuggling attempt or a broken client.
+    if (cl.length > 0) return invalid('both Transfer-Encoding and Content-Length');
+    if (version === '1.0') return invalid('Transfer-Encoding in an HTTP/1.0 request');
+    return transferFraming(listElements(te));
+  }
+  if (cl.length === 0) return { kind: 'none' };
+  const length = agreedContentLength(cl);
+  return length === undefined ? invalid('invalid Content-Length') : { kind: 'length', length };
+}
+
+/** Whether the client asked to keep the connection open after this exchange (RFC 9112 §9.3). */
+export function clientKeepsAlive(head: RequestHead): boolean {
+  const tokens = connectionTokens(headerValues(head.rawHeaders, 'connection'));
+  if (tokens.has('close')) return false;
+  return head.version === '1.1' || tokens.has('keep-alive');
+}

@@ -41,7 +41,9 @@ export async function startCorproxy({
   name,
   upstream,
   maxConnections,
-  nodeArgs = [],
+  // A/B knobs while tuning (bench/README.md): another build or a reference relay, and
+  // flags for node, for every daemon the run starts.
+  nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [],
   mainJs = process.env.BENCH_MAIN_JS ?? MAIN_JS,
 }) {
   const stateDir = join(dir, name);

@@ -29,7 +29,9 @@ const JOBS = {
 export async function profileWorkloads({ dir, ports, plan, clients }) {
   const out = {};
   for (const w of ['W1', 'W3', 'W5']) {
-    const profDir = join(dir, `prof-${w}`);
+    // BENCH_PROF_DIR keeps the .cpuprofile files (the run's temp dir is removed).
+    const keep = process.env.BENCH_PROF_DIR;
+    const profDir = keep ? join(keep, w) : join(dir, `prof-${w}`);
     await mkdir(profDir, { recursive: true });
     const spawned = Date.now();
     const cp = await startCorproxy({

@@ -20,14 +20,10 @@ import {
   stripHopByHop,
   type AbsoluteTarget,
 } from './http1.js';
-import { planContext, provesReachable } from './open-remote.js';
+import { forwardHeaders, hostHeader, upstreamAnswered, upstreamFailed } from './forward-common.js';
+import { planContext } from './open-remote.js';
 import { clientLabel, finishRecord, type RecordEnd, type RecordStart } from './record.js';
 import type { ServerState } from './state.js';
-import { isFailoverError } from './upstream.js';
-
-function hostLiteral(t: AbsoluteTarget): string {
-  return t.host.includes(':') ? `[${t.host}]` : t.host;
-}
 
 type Hop =
   { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
@@ -79,11 +75,7 @@ function outgoingHeaders(
   hop: Hop,
   auth: ForwardAuth | undefined,
 ): Array<[string, string]> {
-  // RFC 9112 §3.2.2: Host is replaced by the authority of the absolute-form target.
-  const headers = stripHopByHop(req.rawHeaders).filter(([name]) => name.toLowerCase() !== 'host');
-  headers.unshift(['Host', target.port === 80 ? hostLiteral(target) : formatAuthority(target)]);
-  const via = req.headers.via;
-  headers.push(['Via', `${via ? `${via}, ` : ''}1.1 ${state.instanceToken}`]);
+  const headers = forwardHeaders(state, req.rawHeaders, target);
   // Only the credentials of this hop's upstream, only as src/auth decided.
   if (hop.kind === 'upstream' && auth?.authorization !== undefined) {
     headers.push(['Proxy-Authorization', auth.authorization]);
@@ -159,7 +151,7 @@ function sendVia(
   const replayable =
     req.headers['transfer-encoding'] === undefined &&
     Number(req.headers['content-length'] ?? 0) === 0;
-  const host = target.port === 80 ? hostLiteral(target) : formatAuthority(target);
+  const host = hostHeader(target);
   return sendThroughUpstream(
     proxy,
     `http://${formatAuthority(target)}${target.path}`,
@@ -174,7 +166,7 @@ function sendVia(
 }
 
 function pacUrl(target: AbsoluteTarget): string {
-  return `http://${target.port === 80 ? hostLiteral(target) : formatAuthority(target)}${target.path}`;
+  return `http://${hostHeader(target)}${target.path}`;
 }
 
 async function fetchVia(
@@ -194,10 +186,7 @@ async function fetchVia(
     const more = i < plan.hops.length - 1 || plan.fallbackDirect;
     try {
       const res = await sendVia(state, req, target, hop, agents);
-      if (hop.kind === 'upstream') {
-        badProxies.markGood(hop.proxy.id);
-        state.network.proxyReachable(hop.proxy);
-      }
+      if (hop.kind === 'upstream') upstreamAnswered(state, badProxies, hop.proxy);
       return { res, hop, rule: plan.rule };
     } catch (err) {
       // A body already sent cannot be replayed to the next hop.
@@ -209,12 +198,11 @@ async function fetchVia(
         last = err;
         continue;
       }
-      if (provesReachable(err)) state.network.proxyReachable(hop.proxy);
-      if (!isFailoverError(err) || !replayable) throw err;
-      badProxies.markBad(hop.proxy.id, (err as CorproxyError).message);
-      state.network.proxyFailed(epoch, hop.proxy, (err as CorproxyError).message);
+      const lastProxy = proxiesLeft === 1;
+      if (!upstreamFailed(state, badProxies, epoch, hop.proxy, err, replayable, lastProxy)) {
+        throw err;
+      }
       proxiesLeft -= 1;
-      if (proxiesLeft === 0) state.network.attemptFailed(epoch);
       last = err;
     }
   }

@@ -123,20 +123,31 @@ export function formatConnectRequest(target: Target, proxyAuthorization?: string
 }
 
 export interface ResponseHead {
+  /** From the status line; absent on heads not read by ResponseHeadReader. */
+  readonly version?: '1.0' | '1.1';
   readonly status: number;
   readonly reason: string;
-  /** Header names lower-cased, in arrival order. */
+  /** Header names lower-cased (as sent with `keepCase`), in arrival order. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** Bytes that arrived after the head: they belong to the tunnel. */
   readonly rest: Buffer;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
+const HTTP_SLASH = Buffer.from('HTTP/');
+
+export interface ResponseHeadOptions {
+  /** Keep header names as sent (a reply relayed to a client keeps its spelling). */
+  readonly keepCase?: boolean;
+  /** Who sent the reply: an origin's faults are CPX_ERR_TARGET_PROTOCOL. */
+  readonly side?: 'target' | 'upstream';
+}
 
 /**
- * Incremental reader for the reply head of an upstream proxy. Feed chunks until it
- * returns a head; throws CPX_ERR_UPSTREAM_PROTOCOL for anything that is not HTTP/1.x.
+ * Incremental reader for the reply head of an upstream proxy (or, with side 'target', an
+ * origin). Feed chunks until it returns a head; throws CPX_ERR_UPSTREAM_PROTOCOL
+ * (CPX_ERR_TARGET_PROTOCOL) for anything that is not HTTP/1.x.
  */
 export class ResponseHeadReader {
   private buffered: Buffer = Buffer.alloc(0);
@@ -144,11 +155,12 @@ export class ResponseHeadReader {
   constructor(
     private readonly maxBytes: number,
     private readonly who: string,
+    private readonly options: ResponseHeadOptions = {},
   ) {}
 
   feed(chunk: Buffer): ResponseHead | undefined {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    if (this.buffered.length >= 5 && !this.buffered.subarray(0, 5).equals(Buffer.from('HTTP/'))) {
+    if (this.buffered.length >= 5 && this.buffered.compare(HTTP_SLASH, 0, 5, 0, 5) !== 0) {
       throw this.protocolError('sent a reply that is not HTTP');
     }
     const end = this.buffered.indexOf(CRLFCRLF);
@@ -167,15 +179,22 @@ export class ResponseHeadReader {
     const match = STATUS_LINE.exec(lines[0] ?? '');
     if (!match) throw this.protocolError('sent a malformed status line');
     const headers: Array<[string, string]> = [];
-    for (const line of lines.slice(1)) {
+    const keepCase = this.options.keepCase === true;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
       const colon = line.indexOf(':');
       if (colon <= 0) throw this.protocolError('sent a malformed header line');
-      headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
+      const name = line.slice(0, colon).trim();
+      headers.push([keepCase ? name : name.toLowerCase(), line.slice(colon + 1).trim()]);
     }
-    return { status: Number(match[1]), reason: (match[2] ?? '').trim(), headers, rest };
+    const version = match[1] === '0' ? '1.0' : '1.1';
+    return { version, status: Number(match[2]), reason: (match[3] ?? '').trim(), headers, rest };
   }
 
   private protocolError(what: string): CorproxyError {
+    if (this.options.side === 'target') {
+      return new CorproxyError('CPX_ERR_TARGET_PROTOCOL', `${this.who} ${what}`);
+    }
     return new CorproxyError('CPX_ERR_UPSTREAM_PROTOCOL', `upstream ${this.who} ${what}`);
   }
 }

@@ -12,6 +12,8 @@ import { CorproxyError, type ErrorCode } from '../errors.js';
 import { handleConnect } from './connect-handler.js';
 import { readFirstHead, rejectSocket, type FrontContext } from './front.js';
 import type { DialDeps } from './dial.js';
+import { fastForward } from './fast-forward.js';
+import { FastPool } from './fast-pool.js';
 import { ForwardAgents, handleForward } from './forward.js';
 import { handleLocal } from './local.js';
 import { MIRROR_PREFIX, startMirrorListeners, type MirrorListeners } from '../mirror/index.js';
@@ -172,7 +174,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const sockets = new Set<net.Socket>();
   const servers: net.Server[] = [];
   const httpServer = createHttpServer(state, agents);
-  const front: FrontContext = { state, http: httpServer };
+  const fast = new FastPool();
+  const front: FrontContext = {
+    state,
+    http: httpServer,
+    fastForward: (socket, head, buffered) => fastForward(front, fast, socket, head, buffered),
+  };
   if (opts.config.mirror.enabled) state.mirror = mirrorFor(state);
   let mirrorListeners: MirrorListeners | undefined;
   const targets: Array<ListenAddress | number> = opts.listenFds?.length
@@ -205,7 +212,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     close: async (drainMs = opts.config.limits.drainTimeoutMs) => {
       await Promise.all([
-        closeAll(servers, httpServer, sockets, agents, drainMs),
+        closeAll(servers, httpServer, sockets, agents, fast, drainMs),
         mirrorListeners?.close(),
       ]);
       // Writes the cache index: the next start finds what this one cached.
@@ -219,6 +226,7 @@ async function closeAll(
   httpServer: http.Server,
   sockets: Set<net.Socket>,
   agents: ForwardAgents,
+  fast: FastPool,
   drainMs: number,
 ): Promise<void> {
   const closed = Promise.all(
@@ -232,4 +240,5 @@ async function closeAll(
   await closed;
   clearTimeout(timer);
   agents.destroy();
+  fast.destroy();
 }

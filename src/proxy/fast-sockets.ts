@@ -1,0 +1,145 @@
+/**
+ * The socket side of a fast-path exchange (fast-exchange.ts): opening a connection to the
+ * next hop, and the listeners on both sockets. Listeners are module functions that find
+ * their exchange through a symbol on the socket, so that an exchange costs no closures and
+ * a chunk costs no allocation.
+ */
+import type net from 'node:net';
+import type { UpstreamProxy } from '../config/types.js';
+import { dial, dialProxy } from './dial.js';
+import type { Target } from './http1.js';
+import type { ServerState } from './state.js';
+
+export type FastHop =
+  { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
+
+/** What an exchange hears from its two sockets. */
+export interface ExchangeEvents {
+  fromOrigin(chunk: Buffer): void;
+  /** The server ended (`err` undefined) or broke the connection. */
+  originLost(err: unknown): void;
+  clientData(chunk: Buffer): void;
+  clientGone(): void;
+  clientDrained(): void;
+}
+
+const EXCHANGE = Symbol('corproxy.fastExchange');
+type Owned = net.Socket & { [EXCHANGE]?: ExchangeEvents };
+
+/** A new connection: dial() to an origin (`hosts` map applied), dialProxy() to an upstream. */
+export function openHop(state: ServerState, hop: FastHop, target: Target): Promise<net.Socket> {
+  const { config, dialDeps } = state;
+  const { limits, hosts } = config;
+  if (hop.kind === 'upstream') return dialProxy(hop.proxy, { ...limits, hosts }, dialDeps);
+  return dial(
+    {
+      host: target.host,
+      port: target.port,
+      timeoutMs: limits.connectTimeoutMs,
+      keepAliveMs: limits.keepAliveMs,
+      hosts,
+      side: 'target',
+    },
+    dialDeps,
+  );
+}
+
+function onOriginData(this: Owned, chunk: Buffer): void {
+  this[EXCHANGE]?.fromOrigin(chunk);
+}
+
+function onOriginEnd(this: Owned): void {
+  this[EXCHANGE]?.originLost(undefined);
+}
+
+function onOriginError(this: Owned, err: Error): void {
+  this[EXCHANGE]?.originLost(err);
+}
+
+function onClientData(this: Owned, chunk: Buffer): void {
+  this[EXCHANGE]?.clientData(chunk);
+}
+
+function onClientGone(this: Owned): void {
+  this[EXCHANGE]?.clientGone();
+}
+
+function onClientDrain(this: Owned): void {
+  this[EXCHANGE]?.clientDrained();
+}
+
+function noop(): void {}
+
+export function attachOrigin(socket: net.Socket, exchange: ExchangeEvents): void {
+  (socket as Owned)[EXCHANGE] = exchange;
+  socket.on('data', onOriginData);
+  socket.on('end', onOriginEnd);
+  socket.on('error', onOriginError);
+  socket.on('close', onOriginEnd);
+}
+
+export function detachOrigin(socket: net.Socket): void {
+  delete (socket as Owned)[EXCHANGE];
+  socket.off('data', onOriginData);
+  socket.off('end', onOriginEnd);
+  socket.off('error', onOriginError);
+  socket.off('close', onOriginEnd);
+}
+
+/**
+ * While an exchange runs, the client's bytes are its next requests, and its FIN or reset
+ * means nobody waits for the reply (Node's server aborts the request then too).
+ */
+export function attachClient(socket: net.Socket, exchange: ExchangeEvents): void {
+  (socket as Owned)[EXCHANGE] = exchange;
+  socket.on('data', onClientData);
+  socket.on('end', onClientGone);
+  socket.on('error', onClientGone);
+  socket.on('close', onClientGone);
+  socket.on('drain', onClientDrain);
+}
+
+export function detachClient(socket: net.Socket): void {
+  delete (socket as Owned)[EXCHANGE];
+  socket.off('data', onClientData);
+  socket.off('end', onClientGone);
+  socket.off('error', onClientGone);
+  socket.off('close', onClientGone);
+  socket.off('drain', onClientDrain);
+}
+
+/** Ends the client connection once what was written has gone out. */
+export function closeClient(socket: net.Socket): void {
+  socket.on('error', noop);
+  socket.destroySoon();
+}
+
+/**
+ * Bytes a client sent while an exchange ran: its next requests, kept in order for the
+ * front. Past `limit` the client is paused, so a client cannot make corproxy hold more.
+ */
+export class Backlog {
+  private chunks: Buffer[] | undefined;
+  private bytes = 0;
+  private paused = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly limit: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    (this.chunks ??= []).push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** `first` followed by what was kept, with the client reading again. */
+  after(first: Buffer): Buffer {
+    if (this.paused) this.socket.resume();
+    return this.chunks === undefined ? first : Buffer.concat([first, ...this.chunks]);
+  }
+}

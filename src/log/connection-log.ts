@@ -18,7 +18,7 @@ import type { LogConfig } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import type { ConnectionRecord } from '../events.js';
 import { rotatedName } from './read-log.js';
-import { compileRedactor, redactUrl } from './redact.js';
+import { compileRedactor, redactUrl, secretSpellings } from './redact.js';
 
 /** Sink for closed connections and notable events; never blocks the caller. */
 export interface ConnectionLog {
@@ -228,6 +228,29 @@ function redactingReplacer(secrets: readonly string[]): (key: string, value: unk
   return (_key, value) => (typeof value === 'string' ? redact(redactUrl(value)) : value);
 }
 
+/** Characters JSON.stringify writes as they are: printable ASCII but `"` and `\`. */
+const JSON_SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The JSON text of a line with every string value redacted. JSON.stringify with a
+ * replacer function takes V8's slow serializer, about twice the cost of a plain one for
+ * every record (bench/README.md, W5). So the line is serialized plainly, and again with
+ * the replacer only when the text could hold something to mask: an `@` (URL userinfo,
+ * see redact.ts) or a spelling of a secret. The test is exact when every spelling is
+ * written by JSON.stringify as it is; with any other secret the replacer always runs.
+ */
+function lineSerializer(secrets: readonly string[]): (line: object) => string {
+  const replacer = redactingReplacer(secrets);
+  const forms = secretSpellings(secrets);
+  if (!forms.every((f) => JSON_SAFE.test(f))) return (line) => JSON.stringify(line, replacer);
+  return (line) => {
+    const text = JSON.stringify(line);
+    return text.includes('@') || forms.some((f) => text.includes(f))
+      ? JSON.stringify(line, replacer)
+      : text;
+  };
+}
+
 /** Warning fields may hold anything; keep the line valid JSON whatever they are. */
 function safeValue(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
@@ -274,13 +297,13 @@ export function openConnectionLog(cfg: LogConfig, deps: ConnectionLogDeps = {}):
     exitOnError: false,
   });
   logger.on('error', (err: unknown) => onError(toError(err)));
-  const replacer = redactingReplacer(deps.secrets ?? []);
+  const serialize = lineSerializer(deps.secrets ?? []);
   let closing: Promise<void> | undefined;
 
   const emit = (level: 'info' | 'warn', line: object): void => {
     let text: string;
     try {
-      text = JSON.stringify(line, replacer);
+      text = serialize(line);
     } catch (err) {
       onError(toError(err));
       return;

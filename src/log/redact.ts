@@ -68,6 +68,11 @@ function spellings(secret: string): string[] {
   return forms;
 }
 
+/** Every spelling of every non-empty secret, without repeats. */
+export function secretSpellings(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.filter((s) => s !== '').flatMap(spellings))];
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -78,8 +83,8 @@ function escapeRegExp(text: string): string {
  * left the result is the identity function.
  */
 export function compileRedactor(secrets: readonly string[]): (text: string) => string {
-  const forms = new Set(secrets.filter((s) => s !== '').flatMap(spellings));
-  if (forms.size === 0) return (text) => text;
+  const forms = secretSpellings(secrets);
+  if (forms.length === 0) return (text) => text;
   const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
   const pattern = new RegExp(alternatives.join('|'), 'g');
   return (text) => text.replace(pattern, MASK);

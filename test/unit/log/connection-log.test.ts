@@ -139,6 +139,38 @@ t.test('secrets never reach the file, in any field or spelling', async (t) => {
   t.same(e?.nested, { deep: '***' });
 });
 
+t.test(
+  'a secret in a line without "@" is still masked (plain serialization checked)',
+  async (t) => {
+    const file = path.join(t.testdir(), 'c.log');
+    const log = openConnectionLog(config(file), { secrets: ['hunter2'] });
+    log.write(record(1, { target: 'hunter2.example.test:443' }));
+    log.write(record(2, { target: 'plain.example.test:443' }));
+    await log.close();
+    const text = readFileSync(file, 'utf8');
+    t.notMatch(text, /hunter2/);
+    const [a, b] = parseLogLines(text).records;
+    t.equal(a?.target, '***.example.test:443');
+    t.equal(b?.target, 'plain.example.test:443', 'lines without secrets are unchanged');
+  },
+);
+
+t.test('secrets that JSON escapes are masked too', async (t) => {
+  const file = path.join(t.testdir(), 'c.log');
+  const secret = 'pa"ss\\w\tord';
+  const log = openConnectionLog(config(file), { secrets: [secret] });
+  log.write(
+    record(1, {
+      outcome: 'error',
+      error: { code: 'CPX_ERR_UPSTREAM_AUTH', message: `rejected ${secret} for alice` },
+    }),
+  );
+  await log.close();
+  const text = readFileSync(file, 'utf8');
+  t.notOk(text.includes(JSON.stringify(secret).slice(1, -1)), 'no escaped spelling in the file');
+  t.equal(parseLogLines(text).records[0]?.error?.message, 'rejected *** for alice');
+});
+
 t.test('the upstream field is redacted even without a secrets list', async (t) => {
   const file = path.join(t.testdir(), 'c.log');
   const log = openConnectionLog(config(file));

@@ -3,17 +3,14 @@
  * errors that name its next hop, worded and coded as the slow path (forward.ts) words
  * and codes them, so that a client and the log cannot tell which path failed.
  */
-import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import { dialError } from './dial.js';
+import type { Hop } from './forward-common.js';
 import { formatAuthority, type AbsoluteTarget } from './http1.js';
-
-export type FastHop =
-  { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
 
 export interface FastRoute {
   readonly target: AbsoluteTarget;
-  readonly hop: FastHop;
+  readonly hop: Hop;
   readonly rule: string;
   /** The pool key of the next hop (fast-pool.ts). */
   readonly key: string;

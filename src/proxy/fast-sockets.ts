@@ -5,13 +5,11 @@
  * a chunk costs no allocation.
  */
 import type net from 'node:net';
-import type { UpstreamProxy } from '../config/types.js';
-import { dial, dialProxy } from './dial.js';
+import { dialProxy } from './dial.js';
+import type { Hop } from './forward-common.js';
 import type { Target } from './http1.js';
+import { dialDirect } from './open-remote.js';
 import type { ServerState } from './state.js';
-
-export type FastHop =
-  { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
 
 /** What an exchange hears from its two sockets. */
 export interface ExchangeEvents {
@@ -26,22 +24,11 @@ export interface ExchangeEvents {
 const EXCHANGE = Symbol('corproxy.fastExchange');
 type Owned = net.Socket & { [EXCHANGE]?: ExchangeEvents };
 
-/** A new connection: dial() to an origin (`hosts` map applied), dialProxy() to an upstream. */
-export function openHop(state: ServerState, hop: FastHop, target: Target): Promise<net.Socket> {
-  const { config, dialDeps } = state;
-  const { limits, hosts } = config;
-  if (hop.kind === 'upstream') return dialProxy(hop.proxy, { ...limits, hosts }, dialDeps);
-  return dial(
-    {
-      host: target.host,
-      port: target.port,
-      timeoutMs: limits.connectTimeoutMs,
-      keepAliveMs: limits.keepAliveMs,
-      hosts,
-      side: 'target',
-    },
-    dialDeps,
-  );
+/** A new connection: to an origin as CONNECT dials it, or to an upstream by dialProxy(). */
+export function openHop(state: ServerState, hop: Hop, target: Target): Promise<net.Socket> {
+  const { limits, hosts } = state.config;
+  if (hop.kind === 'upstream') return dialProxy(hop.proxy, { ...limits, hosts }, state.dialDeps);
+  return dialDirect(target, state);
 }
 
 function onOriginData(this: Owned, chunk: Buffer): void {

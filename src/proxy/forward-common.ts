@@ -11,6 +11,10 @@ import { provesReachable } from './open-remote.js';
 import type { ServerState } from './state.js';
 import { isFailoverError } from './upstream.js';
 
+/** The next hop of a forwarded request. */
+export type Hop =
+  { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
+
 /** The Host field for a target: its authority, without the default port (RFC 9112 §3.2.2). */
 export function hostHeader(target: AbsoluteTarget): string {
   if (target.port !== 80) return formatAuthority(target);

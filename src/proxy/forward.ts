@@ -7,7 +7,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, toHttpReply } from '../errors.js';
 import type { RouteDecision } from '../events.js';
 import { FALLBACK_RULE, planRoute, type RoutePlan } from '../pac/plan.js';
@@ -20,13 +19,16 @@ import {
   stripHopByHop,
   type AbsoluteTarget,
 } from './http1.js';
-import { forwardHeaders, hostHeader, upstreamAnswered, upstreamFailed } from './forward-common.js';
+import {
+  forwardHeaders,
+  hostHeader,
+  upstreamAnswered,
+  upstreamFailed,
+  type Hop,
+} from './forward-common.js';
 import { planContext } from './open-remote.js';
 import { clientLabel, finishRecord, type RecordEnd, type RecordStart } from './record.js';
 import type { ServerState } from './state.js';
-
-type Hop =
-  { readonly kind: 'direct' } | { readonly kind: 'upstream'; readonly proxy: UpstreamProxy };
 
 /** Kept-alive connection pools, one per next hop. */
 export class ForwardAgents {

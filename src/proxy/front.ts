@@ -12,6 +12,7 @@
  */
 import type http from 'node:http';
 import type net from 'node:net';
+import type { Config } from '../config/types.js';
 import { CorproxyError, formatHttpReply, toHttpReply, type ErrorCode } from '../errors.js';
 import { handleConnect } from './connect-handler.js';
 import { scanRequestHead, type RequestHead } from './request-head.js';
@@ -54,6 +55,33 @@ export function rejectSocket(socket: net.Socket, code: ErrorCode, message: strin
   socket.on('error', () => undefined);
   socket.end(formatHttpReply(toHttpReply(new CorproxyError(code, message))));
   socket.setTimeout(2000, () => socket.destroy());
+}
+
+/** The errors a client's request head can earn before anything handles it. */
+export type HeadErrorCode =
+  'CPX_ERR_HEADER_TOO_LARGE' | 'CPX_ERR_HEADER_TIMEOUT' | 'CPX_ERR_BAD_REQUEST';
+
+function headErrorMessage(code: HeadErrorCode, limits: Config['limits']): string {
+  if (code === 'CPX_ERR_HEADER_TOO_LARGE')
+    return `request head exceeds ${limits.maxHeaderSize} bytes`;
+  if (code === 'CPX_ERR_HEADER_TIMEOUT')
+    return `request head not complete within ${limits.headerTimeoutMs} ms`;
+  return 'malformed HTTP request';
+}
+
+/**
+ * Counts a bad request head in the metrics and answers it when the socket can still take
+ * a reply; the front and the http.Server's clientError both end here.
+ */
+export function rejectHead(
+  state: ServerState,
+  socket: net.Socket,
+  code: HeadErrorCode,
+  canReply: boolean,
+): void {
+  if (canReply) rejectSocket(socket, code, headErrorMessage(code, state.config.limits));
+  else socket.destroy();
+  state.metrics.errors.set(code, (state.metrics.errors.get(code) ?? 0) + 1);
 }
 
 /** Starts reading the first request head of an admitted client connection. */
@@ -138,14 +166,7 @@ function onHeadTimeout(read: HeadRead): void {
     socket.destroy();
     return;
   }
-  const code: ErrorCode = 'CPX_ERR_HEADER_TIMEOUT';
-  const errors = ctx.state.metrics.errors;
-  errors.set(code, (errors.get(code) ?? 0) + 1);
-  rejectSocket(
-    socket,
-    code,
-    `request head not complete within ${ctx.state.config.limits.headerTimeoutMs} ms`,
-  );
+  rejectHead(ctx.state, socket, 'CPX_ERR_HEADER_TIMEOUT', true);
 }
 
 /**

@@ -8,9 +8,16 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Config, ListenAddress } from '../config/types.js';
-import { CorproxyError, type ErrorCode } from '../errors.js';
+import { CorproxyError } from '../errors.js';
 import { handleConnect } from './connect-handler.js';
-import { readFirstHead, rejectSocket, type FrontContext } from './front.js';
+import {
+  KEEP_ALIVE_TIMEOUT_MS,
+  readFirstHead,
+  rejectHead,
+  rejectSocket,
+  type FrontContext,
+  type HeadErrorCode,
+} from './front.js';
 import type { DialDeps } from './dial.js';
 import { fastForward } from './fast-forward.js';
 import { FastPool } from './fast-pool.js';
@@ -38,19 +45,11 @@ export interface RunningServer {
   close(drainMs?: number): Promise<void>;
 }
 
-function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+function clientErrorCode(err: NodeJS.ErrnoException): HeadErrorCode {
   if (err.code === 'HPE_HEADER_OVERFLOW') return 'CPX_ERR_HEADER_TOO_LARGE';
   if (err.code === 'HPE_HEADERS_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
     return 'CPX_ERR_HEADER_TIMEOUT';
   return 'CPX_ERR_BAD_REQUEST';
-}
-
-function clientErrorMessage(code: ErrorCode, limits: Config['limits']): string {
-  if (code === 'CPX_ERR_HEADER_TOO_LARGE')
-    return `request head exceeds ${limits.maxHeaderSize} bytes`;
-  if (code === 'CPX_ERR_HEADER_TIMEOUT')
-    return `request head not complete within ${limits.headerTimeoutMs} ms`;
-  return 'malformed HTTP request';
 }
 
 function createHttpServer(state: ServerState, agents: ForwardAgents): http.Server {
@@ -59,7 +58,7 @@ function createHttpServer(state: ServerState, agents: ForwardAgents): http.Serve
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.headerTimeoutMs,
     requestTimeout: 0,
-    keepAliveTimeout: 5000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Node checks header timeouts on this interval; the default 30 s is too coarse.
     connectionsCheckingInterval: Math.max(
       100,
@@ -79,13 +78,8 @@ function createHttpServer(state: ServerState, agents: ForwardAgents): http.Serve
     else void handleForward(state, req, res, agents);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    const code = clientErrorCode(err);
-    if (socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET') {
-      rejectSocket(socket, code, clientErrorMessage(code, state.config.limits));
-    } else {
-      socket.destroy();
-    }
-    state.metrics.errors.set(code, (state.metrics.errors.get(code) ?? 0) + 1);
+    const canReply = socket.writable && !socket.writableEnded && err.code !== 'ECONNRESET';
+    rejectHead(state, socket, clientErrorCode(err), canReply);
   });
   return server;
 }

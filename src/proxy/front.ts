@@ -48,7 +48,7 @@ class HeadRead {
 }
 
 const HEAD_READ = Symbol('corproxy.headRead');
-type ReadingSocket = net.Socket & { [HEAD_READ]?: HeadRead };
+type ReadingSocket = net.Socket & { [HEAD_READ]?: HeadRead | undefined };
 
 /** Replies `code` on a socket that has no handler yet and closes it. */
 export function rejectSocket(socket: net.Socket, code: ErrorCode, message: string): void {
@@ -192,7 +192,8 @@ function release(read: HeadRead): void {
   socket.off('error', onHeadError);
   socket.off('end', onHeadError);
   socket.off('close', onHeadClose);
-  delete socket[HEAD_READ];
+  // Cleared, not deleted: see fast-sockets.ts on socket shapes.
+  socket[HEAD_READ] = undefined;
 }
 
 function handOff(read: HeadRead): void {

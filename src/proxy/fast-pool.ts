@@ -5,6 +5,7 @@
  * others age out; a bounded number per hop, each closed after a short idle time.
  */
 import type net from 'node:net';
+import { attachOrigin, detachOrigin, type OriginEvents } from './fast-sockets.js';
 
 /**
  * Idle connections kept per next hop, as many as Node's http.Agent keeps (maxFreeSockets).
@@ -18,18 +19,32 @@ export const MAX_IDLE_PER_HOP = 256;
  */
 export const IDLE_MS = 4000;
 
-const IDLE = Symbol('corproxy.fastIdle');
+/**
+ * The idle connections to one hop. It is also what hears them while they are idle:
+ * anything an idle server does (bytes, FIN, error, or the idle timeout running out)
+ * ends the connection.
+ */
+class HopIdle implements OriginEvents {
+  readonly sockets: net.Socket[] = [];
 
-interface IdleEntry {
-  readonly pool: FastPool;
-  readonly key: string;
+  constructor(
+    private readonly pool: FastPool,
+    readonly key: string,
+  ) {}
+
+  fromOrigin(_chunk: Buffer, socket: net.Socket): void {
+    this.originLost(undefined, socket);
+  }
+
+  originLost(_err: unknown, socket: net.Socket): void {
+    release(socket);
+    this.pool.forget(this.key, socket);
+    socket.destroy();
+  }
 }
 
-/** Cleared, never deleted (fast-sockets.ts explains why). */
-type IdleSocket = net.Socket & { [IDLE]?: IdleEntry | undefined };
-
 export class FastPool {
-  private readonly idle = new Map<string, net.Socket[]>();
+  private readonly idle = new Map<string, HopIdle>();
   private epoch = 0;
 
   /**
@@ -46,78 +61,66 @@ export class FastPool {
 
   /** The most recently pooled live connection to `key`, no longer idle; or undefined. */
   take(key: string): net.Socket | undefined {
-    const list = this.idle.get(key);
-    if (list === undefined) return undefined;
-    for (let socket = list.pop(); socket !== undefined; socket = list.pop()) {
-      release(socket as IdleSocket);
-      if (!socket.destroyed && socket.readyState === 'open') return socket;
+    const hop = this.idle.get(key);
+    if (hop === undefined) return undefined;
+    let found: net.Socket | undefined;
+    for (let socket = hop.sockets.pop(); socket !== undefined; socket = hop.sockets.pop()) {
+      release(socket);
+      if (!socket.destroyed && socket.readyState === 'open') {
+        found = socket;
+        break;
+      }
       socket.destroy();
     }
-    return undefined;
+    if (hop.sockets.length === 0) this.idle.delete(key);
+    return found;
   }
 
   /** Keeps `socket` (a finished exchange left it clean) for the next request to `key`. */
   put(key: string, socket: net.Socket, epoch: number): void {
-    let list = this.idle.get(key);
-    if (epoch !== this.epoch || socket.destroyed || (list?.length ?? 0) >= MAX_IDLE_PER_HOP) {
+    let hop = this.idle.get(key);
+    if (
+      epoch !== this.epoch ||
+      socket.destroyed ||
+      (hop?.sockets.length ?? 0) >= MAX_IDLE_PER_HOP
+    ) {
       socket.destroy();
       return;
     }
-    if (list === undefined) {
-      list = [];
-      this.idle.set(key, list);
+    if (hop === undefined) {
+      hop = new HopIdle(this, key);
+      this.idle.set(key, hop);
     }
-    const idle = socket as IdleSocket;
-    idle[IDLE] = { pool: this, key };
-    // Anything from an idle server (bytes, FIN, error, silence) ends the connection.
-    socket.on('data', onIdleEvent);
-    socket.on('end', onIdleEvent);
-    socket.on('error', onIdleEvent);
-    socket.on('timeout', onIdleEvent);
-    socket.on('close', onIdleEvent);
+    attachOrigin(socket, hop);
     socket.setTimeout(IDLE_MS);
     // A connection paused for backpressure would not notice its server's FIN.
     socket.resume();
-    list.push(socket);
+    hop.sockets.push(socket);
   }
 
   /** Closes every idle connection (daemon shutdown, network change). */
   destroy(): void {
-    const lists = [...this.idle.values()];
+    const hops = [...this.idle.values()];
     this.idle.clear();
-    for (const list of lists) for (const socket of list) socket.destroy();
+    for (const hop of hops) for (const socket of hop.sockets) socket.destroy();
   }
 
   /** Idle connections to `key` (for tests and status). */
   idleCount(key: string): number {
-    return this.idle.get(key)?.length ?? 0;
+    return this.idle.get(key)?.sockets.length ?? 0;
   }
 
   /** Forgets an idle `socket` that its server closed, answered or let time out. */
   forget(key: string, socket: net.Socket): void {
-    const list = this.idle.get(key);
-    const i = list?.indexOf(socket) ?? -1;
+    const hop = this.idle.get(key);
+    const i = hop?.sockets.indexOf(socket) ?? -1;
     if (i < 0) return;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.idle.delete(key);
+    hop!.sockets.splice(i, 1);
+    if (hop!.sockets.length === 0) this.idle.delete(key);
   }
 }
 
-/** One listener for every idle event: nothing an idle server does is good news. */
-function onIdleEvent(this: IdleSocket): void {
-  const entry = this[IDLE];
-  if (entry === undefined) return;
-  release(this);
-  entry.pool.forget(entry.key, this);
-  this.destroy();
-}
-
-function release(socket: IdleSocket): void {
-  socket[IDLE] = undefined;
+function release(socket: net.Socket): void {
+  detachOrigin(socket);
   socket.setTimeout(0);
-  socket.off('data', onIdleEvent);
-  socket.off('end', onIdleEvent);
-  socket.off('error', onIdleEvent);
-  socket.off('timeout', onIdleEvent);
-  socket.off('close', onIdleEvent);
 }

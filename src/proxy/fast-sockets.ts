@@ -11,25 +11,33 @@ import type { Target } from './http1.js';
 import { dialDirect } from './open-remote.js';
 import type { ServerState } from './state.js';
 
+/** What hears an origin connection: the exchange using it, or the pool keeping it idle. */
+export interface OriginEvents {
+  fromOrigin(chunk: Buffer, socket: net.Socket): void;
+  /** The server ended (`err` undefined), broke the connection, or let it idle out. */
+  originLost(err: unknown, socket: net.Socket): void;
+}
+
 /** What an exchange hears from its two sockets. */
-export interface ExchangeEvents {
-  fromOrigin(chunk: Buffer): void;
-  /** The server ended (`err` undefined) or broke the connection. */
-  originLost(err: unknown): void;
+export interface ExchangeEvents extends OriginEvents {
   clientData(chunk: Buffer): void;
   clientGone(): void;
   clientDrained(): void;
 }
 
 const EXCHANGE = Symbol('corproxy.fastExchange');
+const ORIGIN = Symbol('corproxy.fastOrigin');
 /**
- * The symbol is cleared, never deleted. Deleting a property that is not the object's
+ * The symbols are cleared, never deleted. Deleting a property that is not the object's
  * last-added one turns a V8 object into a dictionary, and Node adds properties to a
  * socket as it is used (timeouts, write state), so every `delete` here left the socket
  * slow in all of Node's stream code from then on: clearing instead raised W5 from 15,000
  * to 17,000 requests/s at 12 % less CPU per request (bench/README.md, third round).
  */
-type Owned = net.Socket & { [EXCHANGE]?: ExchangeEvents | undefined };
+type Owned = net.Socket & {
+  [EXCHANGE]?: ExchangeEvents | undefined;
+  [ORIGIN]?: OriginEvents | undefined;
+};
 
 /** A new connection: to an origin as CONNECT dials it, or to an upstream by dialProxy(). */
 export function openHop(state: ServerState, hop: Hop, target: Target): Promise<net.Socket> {
@@ -39,15 +47,15 @@ export function openHop(state: ServerState, hop: Hop, target: Target): Promise<n
 }
 
 function onOriginData(this: Owned, chunk: Buffer): void {
-  this[EXCHANGE]?.fromOrigin(chunk);
+  this[ORIGIN]?.fromOrigin(chunk, this);
 }
 
 function onOriginEnd(this: Owned): void {
-  this[EXCHANGE]?.originLost(undefined);
+  this[ORIGIN]?.originLost(undefined, this);
 }
 
 function onOriginError(this: Owned, err: Error): void {
-  this[EXCHANGE]?.originLost(err);
+  this[ORIGIN]?.originLost(err, this);
 }
 
 function onClientData(this: Owned, chunk: Buffer): void {
@@ -64,20 +72,26 @@ function onClientDrain(this: Owned): void {
 
 function noop(): void {}
 
-export function attachOrigin(socket: net.Socket, exchange: ExchangeEvents): void {
-  (socket as Owned)[EXCHANGE] = exchange;
-  socket.on('data', onOriginData);
-  socket.on('end', onOriginEnd);
-  socket.on('error', onOriginError);
-  socket.on('close', onOriginEnd);
+/**
+ * Makes `owner` hear `socket`. The listeners are added on the first call and stay for
+ * the connection's life, however often it moves between exchanges and the pool: adding
+ * and removing them per request was a measurable part of W5 (bench/README.md).
+ */
+export function attachOrigin(socket: net.Socket, owner: OriginEvents): void {
+  const owned = socket as Owned;
+  if (!(ORIGIN in owned)) {
+    socket.on('data', onOriginData);
+    socket.on('end', onOriginEnd);
+    socket.on('error', onOriginError);
+    socket.on('close', onOriginEnd);
+    socket.on('timeout', onOriginEnd);
+  }
+  owned[ORIGIN] = owner;
 }
 
+/** Nobody hears `socket` until the next attachOrigin; its events are ignored. */
 export function detachOrigin(socket: net.Socket): void {
-  (socket as Owned)[EXCHANGE] = undefined;
-  socket.off('data', onOriginData);
-  socket.off('end', onOriginEnd);
-  socket.off('error', onOriginError);
-  socket.off('close', onOriginEnd);
+  (socket as Owned)[ORIGIN] = undefined;
 }
 
 /**

@@ -28,7 +28,7 @@ import {
 } from './fast-sockets.js';
 import { HopErrors, type FastRoute } from './fast-route.js';
 import { upstreamAnswered, upstreamFailed } from './forward-common.js';
-import { giveToHttpServer, readNextHead, type FrontContext } from './front.js';
+import { giveToHttpServer, type FrontContext } from './front.js';
 import { ResponseHeadReader, type ResponseHead } from './http1.js';
 import { clientLabel, finishRecord, type RecordStart } from './record.js';
 import { clientKeepsAlive, type RequestHead } from './request-head.js';
@@ -38,6 +38,17 @@ import type { ServerState } from './state.js';
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 type Phase = 'connect' | 'head' | 'body' | 'done';
+
+/**
+ * Takes a kept-alive client once its exchange is over, with the bytes it sent meanwhile;
+ * the client's listeners are still attached (fast-sockets.ts attachClient).
+ */
+export type AfterExchange = (
+  ctx: FrontContext,
+  pool: FastPool,
+  client: net.Socket,
+  rest: Buffer,
+) => void;
 
 class Exchange implements ExchangeEvents {
   readonly state: ServerState;
@@ -69,6 +80,7 @@ class Exchange implements ExchangeEvents {
     readonly head: RequestHead,
     readonly buffered: Buffer,
     readonly route: FastRoute,
+    readonly after: AfterExchange,
   ) {
     const { state } = ctx;
     this.state = state;
@@ -257,13 +269,17 @@ class Exchange implements ExchangeEvents {
     if (this.serverKeeps && !extra) this.pool.put(this.route.key, origin, this.epoch);
     else origin.destroy();
     this.record('ok');
-    detachClient(this.client);
     if (!this.clientKeeps) {
+      detachClient(this.client);
       closeClient(this.client);
       return;
     }
-    const rest = this.backlog.after(this.buffered.subarray(this.head.headBytes));
-    readNextHead(this.ctx, this.client, rest);
+    this.after(this.ctx, this.pool, this.client, this.backlog.after(this.rest()));
+  }
+
+  /** What the client sent after this request's head (a pipelined request). */
+  private rest(): Buffer {
+    return this.buffered.subarray(this.head.headBytes);
   }
 
   /** Nothing reached the client yet: it gets the error reply the slow path would send. */
@@ -361,8 +377,9 @@ export function startExchange(
   head: RequestHead,
   buffered: Buffer,
   route: FastRoute,
+  after: AfterExchange,
 ): void {
-  const exchange = new Exchange(ctx, pool, client, head, buffered, route);
+  const exchange = new Exchange(ctx, pool, client, head, buffered, route, after);
   attachClient(client, exchange);
   const pooled = pool.forEpoch(ctx.state.network.epoch).take(route.key);
   if (pooled === undefined) {

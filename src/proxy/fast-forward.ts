@@ -13,11 +13,12 @@ import type { UpstreamProxy } from '../config/types.js';
 import { sharedSchemes } from '../auth/scheme-cache.js';
 import { decideRoute } from '../route/router.js';
 import { startExchange } from './fast-exchange.js';
+import { attachClient, detachClient, type ClientEvents } from './fast-sockets.js';
 import type { FastRoute } from './fast-route.js';
 import type { FastPool } from './fast-pool.js';
-import type { FrontContext } from './front.js';
+import { KEEP_ALIVE_TIMEOUT_MS, readNextHead, type FrontContext } from './front.js';
 import { parseAbsoluteTarget, type AbsoluteTarget } from './http1.js';
-import { requestFraming, type RequestHead } from './request-head.js';
+import { requestFraming, scanRequestHead, type RequestHead } from './request-head.js';
 import type { ServerState } from './state.js';
 
 /**
@@ -111,6 +112,62 @@ export function fastForward(
 ): boolean {
   const route = fastRoute(ctx.state, head);
   if (route === undefined) return false;
-  startExchange(ctx, pool, socket, head, buffered, route);
+  startExchange(ctx, pool, socket, head, buffered, route, afterExchange);
   return true;
+}
+
+/**
+ * A kept-alive client between two fast-path requests. Its listeners stay attached and
+ * the next request, when it arrives whole and the fast path takes it, starts at once:
+ * handing the connection back to the front and taking it again cost a listener swap, a
+ * head reader and a timer per request (bench/README.md, third round). Anything else
+ * goes back to the front with the bytes read, which treats it as it always did.
+ */
+class NextRequest implements ClientEvents {
+  readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly ctx: FrontContext,
+    readonly pool: FastPool,
+    readonly client: net.Socket,
+  ) {
+    // As the front's wait for a next request: silence closes without a reply.
+    this.timer = setTimeout(onKeepAliveTimeout, KEEP_ALIVE_TIMEOUT_MS, this);
+  }
+
+  clientData(chunk: Buffer): void {
+    clearTimeout(this.timer);
+    takeNext(this.ctx, this.pool, this.client, chunk);
+  }
+
+  clientGone(): void {
+    clearTimeout(this.timer);
+    detachClient(this.client);
+    this.client.destroy();
+  }
+
+  clientDrained(): void {}
+}
+
+function onKeepAliveTimeout(next: NextRequest): void {
+  detachClient(next.client);
+  next.client.destroy();
+}
+
+function afterExchange(ctx: FrontContext, pool: FastPool, client: net.Socket, rest: Buffer): void {
+  if (rest.length === 0) attachClient(client, new NextRequest(ctx, pool, client));
+  else takeNext(ctx, pool, client, rest);
+}
+
+function takeNext(ctx: FrontContext, pool: FastPool, client: net.Socket, buffered: Buffer): void {
+  const scan = scanRequestHead(buffered, ctx.state.config.limits.maxHeaderSize);
+  if (scan.kind === 'complete' && scan.head.method !== 'CONNECT') {
+    const route = fastRoute(ctx.state, scan.head);
+    if (route !== undefined) {
+      startExchange(ctx, pool, client, scan.head, buffered, route, afterExchange);
+      return;
+    }
+  }
+  detachClient(client);
+  readNextHead(ctx, client, buffered);
 }

@@ -3,8 +3,8 @@
  * head written to a pooled or new connection, interim replies relayed, the final head
  * rewritten (fast-heads.ts) and the body relayed byte for byte with backpressure until
  * its framing says it ended (RFC 9112 §6.3, §7.1). Afterwards the server connection goes
- * back to the pool when it is clean, and the client connection back to the front for its
- * next request, with whatever the client pipelined meanwhile.
+ * back to the pool when it is clean, and a kept-alive client connection, with whatever it
+ * pipelined meanwhile, to the `after` function (fast-forward.ts waits for its next request).
  * One timer per exchange, refreshed per chunk; no closure or buffer copy per chunk.
  */
 import type net from 'node:net';
@@ -326,7 +326,7 @@ class Exchange implements ExchangeEvents {
     this.record('client-closed');
   }
 
-  /** More pipelined bytes: kept for the front, which reads them after this reply. */
+  /** More pipelined bytes: kept for the next request, read after this reply. */
   clientData(chunk: Buffer): void {
     this.backlog.push(chunk);
   }

@@ -131,8 +131,8 @@ export function closeClient(socket: net.Socket): void {
 }
 
 /**
- * Bytes a client sent while an exchange ran: its next requests, kept in order for the
- * front. Past `limit` the client is paused, so a client cannot make corproxy hold more.
+ * Bytes a client sent while an exchange ran: its next requests, kept in order for after
+ * the reply. Past `limit` the client is paused, so a client cannot make corproxy hold more.
  */
 export class Backlog {
   private chunks: Buffer[] | undefined;

@@ -246,7 +246,7 @@ t.test(
         message: /records a --user install; pass --user or another --state-dir/,
       },
     );
-    await t.rejects(uninstallService({ ...userReq, unitDir: '/tmp/elsewhere' }, deps), {
+    await t.rejects(uninstallService({ ...userReq, unitDir: '/srv/elsewhere' }, deps), {
       message: `corproxy was installed into ${userReq.unitDir}; pass that directory (--unit-dir)`,
     });
     fs.files.set(`${userReq.stateDir}/${MANIFEST_FILE}`, Buffer.from('{"version":2}'));

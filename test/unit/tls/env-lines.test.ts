@@ -93,10 +93,10 @@ t.test('cmd (Windows only: names ignore case, so one line each)', async (t) => {
 });
 
 t.test('quoting keeps every value literal', async (t) => {
-  const odd = "/tmp/it's $HOME `x` \\ dir";
-  t.equal(quote(odd, 'sh'), `'/tmp/it'\\''s $HOME \`x\` \\ dir'`);
-  t.equal(quote(odd, 'fish'), `'/tmp/it\\'s $HOME \`x\` \\\\ dir'`);
-  t.equal(quote(odd, 'powershell'), `'/tmp/it''s $HOME \`x\` \\ dir'`);
+  const odd = "/srv/it's $HOME `x` \\ dir";
+  t.equal(quote(odd, 'sh'), `'/srv/it'\\''s $HOME \`x\` \\ dir'`);
+  t.equal(quote(odd, 'fish'), `'/srv/it\\'s $HOME \`x\` \\\\ dir'`);
+  t.equal(quote(odd, 'powershell'), `'/srv/it''s $HOME \`x\` \\ dir'`);
   t.equal(quote('C:\\a b', 'cmd'), '"C:\\a b"');
   for (const shell of SHELLS) {
     t.throws(() => quote('a\nb', shell), { code: 'CPX_ERR_USAGE' }, `${shell}: newline refused`);

@@ -142,7 +142,7 @@ t.test('hosts that are not intercepted offer nothing', async (t) => {
         obs([leaf, int, root], 'a:443', 'clean'),
         obs([leaf, int, root], 'b:443', 'upstream-cert-error'),
       ],
-      userCerts: [src(root, 'file:/tmp/root.pem')],
+      userCerts: [src(root, 'file:/srv/root.pem')],
     }),
   );
   t.same(r.candidates, []);
@@ -152,14 +152,14 @@ t.test('hosts that are not intercepted offer nothing', async (t) => {
 
 t.test('--ca files: accepted when they anchor the chain', async (t) => {
   const r = await findCandidates(
-    input({ observations: [obs([leafByRoot])], userCerts: [src(root, 'file:/tmp/root.pem')] }),
+    input({ observations: [obs([leafByRoot])], userCerts: [src(root, 'file:/srv/root.pem')] }),
   );
   t.equal(r.candidates.length, 1);
-  t.equal(r.candidates[0]?.source, 'file:/tmp/root.pem');
+  t.equal(r.candidates[0]?.source, 'file:/srv/root.pem');
   t.match(r.candidates[0]?.result, { ok: true, anchor: 'root' });
 
   const onlyNamed = await findCandidates(
-    input({ observations: [obs([leaf, int, root])], userCerts: [src(root, 'file:/tmp/r.pem')] }),
+    input({ observations: [obs([leaf, int, root])], userCerts: [src(root, 'file:/srv/r.pem')] }),
   );
   t.equal(onlyNamed.candidates[0]?.cert.fingerprint256, fp(root), 'the same root on the wire');
 });

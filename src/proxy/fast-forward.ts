@@ -150,8 +150,7 @@ class NextRequest implements ClientEvents {
 }
 
 function onKeepAliveTimeout(next: NextRequest): void {
-  detachClient(next.client);
-  next.client.destroy();
+  next.clientGone();
 }
 
 function afterExchange(ctx: FrontContext, pool: FastPool, client: net.Socket, rest: Buffer): void {
@@ -161,13 +160,11 @@ function afterExchange(ctx: FrontContext, pool: FastPool, client: net.Socket, re
 
 function takeNext(ctx: FrontContext, pool: FastPool, client: net.Socket, buffered: Buffer): void {
   const scan = scanRequestHead(buffered, ctx.state.config.limits.maxHeaderSize);
-  if (scan.kind === 'complete' && scan.head.method !== 'CONNECT') {
-    const route = fastRoute(ctx.state, scan.head);
-    if (route !== undefined) {
-      startExchange(ctx, pool, client, scan.head, buffered, route, afterExchange);
-      return;
-    }
-  }
+  const fast =
+    scan.kind === 'complete' &&
+    scan.head.method !== 'CONNECT' &&
+    fastForward(ctx, pool, client, scan.head, buffered);
+  if (fast) return;
   detachClient(client);
   readNextHead(ctx, client, buffered);
 }

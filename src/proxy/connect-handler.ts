@@ -56,7 +56,7 @@ async function openAndRelay(
       );
     }
     decision = decideRoute(target, state.routes);
-    remote = await openRemote(target, decision, state);
+    remote = await openRemote(target, decision, state, 'tunnel');
     socket.off('error', onEarlyError);
     // This function finishes here; the tunnel's end is a callback (which records or
     // refuses), so nothing of this frame stays alive with the tunnel.

@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import dns from 'node:dns';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, type ErrorCode } from '../errors.js';
+import { relayReadOptions } from './relay-reads.js';
 
 export type LookupFn = (
   hostname: string,
@@ -36,6 +37,8 @@ export interface DialOptions {
   readonly side: 'target' | 'upstream';
   /** TLS to the peer itself (https:// upstream proxies). */
   readonly tls?: { readonly servername: string; readonly ca?: readonly string[] };
+  /** The socket may carry a tunnel: read it through relay-reads.ts (plain TCP only). */
+  readonly relayReads?: boolean;
 }
 
 const CODES: Record<'target' | 'upstream', Record<string, ErrorCode>> = {
@@ -108,6 +111,7 @@ export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket
   const connect = deps.connect ?? net.connect;
   return new Promise((resolve, reject) => {
     let raw: net.Socket;
+    const reads = opts.relayReads && !opts.tls ? relayReadOptions() : undefined;
     try {
       raw = connect({
         host: address,
@@ -117,7 +121,9 @@ export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket
         keepAlive: true,
         keepAliveInitialDelay: opts.keepAliveMs,
         ...(deps.lookup ? { lookup: deps.lookup } : {}),
+        ...(reads ? { onread: reads.onread } : {}),
       });
+      reads?.bind(raw);
     } catch (err) {
       reject(dialError(err, opts.side, who));
       return;
@@ -163,6 +169,8 @@ export interface ProxyDialSettings {
   readonly connectTimeoutMs: number;
   readonly keepAliveMs: number;
   readonly hosts: Readonly<Record<string, string>>;
+  /** See DialOptions.relayReads. */
+  readonly relayReads?: boolean;
 }
 
 /** Dials an upstream proxy itself: TCP, plus TLS to it for https:// proxies. */
@@ -179,6 +187,7 @@ export function dialProxy(
       keepAliveMs: settings.keepAliveMs,
       hosts: settings.hosts,
       side: 'upstream',
+      ...(settings.relayReads ? { relayReads: true } : {}),
       ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
     },
     deps,

@@ -40,7 +40,14 @@ export interface Remote {
   readonly upstream?: UpstreamProxy;
 }
 
-export async function dialDirect(target: Target, ctx: RemoteContext): Promise<net.Socket> {
+/** What the remote socket is for: 'tunnel' reads it through relay-reads.ts. */
+export type RemoteUse = 'tunnel' | 'stream';
+
+export async function dialDirect(
+  target: Target,
+  ctx: RemoteContext,
+  use: RemoteUse = 'stream',
+): Promise<net.Socket> {
   const { limits, hosts } = ctx.config;
   return dial(
     {
@@ -50,6 +57,7 @@ export async function dialDirect(target: Target, ctx: RemoteContext): Promise<ne
       keepAliveMs: limits.keepAliveMs,
       hosts,
       side: 'target',
+      relayReads: use === 'tunnel',
     },
     ctx.dialDeps,
   );
@@ -93,12 +101,22 @@ function noRoute(
   );
 }
 
-async function direct(target: Target, ctx: RemoteContext, rule: string): Promise<Remote> {
-  const socket = await dialDirect(target, ctx);
+async function direct(
+  target: Target,
+  ctx: RemoteContext,
+  rule: string,
+  use: RemoteUse,
+): Promise<Remote> {
+  const socket = await dialDirect(target, ctx, use);
   return { socket, rest: Buffer.alloc(0), route: 'direct', rule };
 }
 
-async function runPlan(target: Target, plan: RoutePlan, ctx: RemoteContext): Promise<Remote> {
+async function runPlan(
+  target: Target,
+  plan: RoutePlan,
+  ctx: RemoteContext,
+  use: RemoteUse,
+): Promise<Remote> {
   const { config } = ctx;
   const { badProxies } = planContext(ctx);
   const epoch = ctx.network?.epoch ?? 0;
@@ -109,12 +127,13 @@ async function runPlan(target: Target, plan: RoutePlan, ctx: RemoteContext): Pro
     keepAliveMs: config.limits.keepAliveMs,
     maxHeaderSize: config.limits.maxHeaderSize,
     hosts: config.hosts,
+    relayReads: use === 'tunnel',
   };
   for (const [i, hop] of plan.hops.entries()) {
     const more = i < plan.hops.length - 1 || plan.fallbackDirect;
     if (hop.kind === 'direct') {
       try {
-        return await direct(target, ctx, plan.rule);
+        return await direct(target, ctx, plan.rule, use);
       } catch (err) {
         if (!more) throw err;
         failures.push(asCorproxyError(err));
@@ -137,7 +156,7 @@ async function runPlan(target: Target, plan: RoutePlan, ctx: RemoteContext): Pro
       failures.push(failure);
     }
   }
-  if (plan.fallbackDirect) return direct(target, ctx, FALLBACK_RULE);
+  if (plan.fallbackDirect) return direct(target, ctx, FALLBACK_RULE, use);
   throw noRoute(target, plan, failures);
 }
 
@@ -145,6 +164,7 @@ export async function openRemote(
   target: Target,
   decision: RouteDecision,
   ctx: RemoteContext,
+  use: RemoteUse = 'stream',
 ): Promise<Remote> {
   const plan = await planRoute(
     target,
@@ -152,5 +172,5 @@ export async function openRemote(
     decision,
     planContext(ctx),
   );
-  return runPlan(target, plan, ctx);
+  return runPlan(target, plan, ctx, use);
 }

@@ -12,6 +12,7 @@
  * connect handler's changes this took the daemon from 20.9 to about 11 KiB per tunnel.
  */
 import type net from 'node:net';
+import { relayTo, releaseReads } from './relay-reads.js';
 
 export interface SpliceOptions {
   /** Bytes the client sent after its CONNECT head: they go to the remote first. */
@@ -59,6 +60,8 @@ class Tunnel {
     this.open -= 1;
     if (this.open > 0) return;
     clearTimeout(this.idle);
+    // Both sockets are closed: no write can still refer to the remote's read buffer.
+    releaseReads(this.remote);
     this.done({
       bytesUp: this.remote.bytesWritten - this.upBase,
       bytesDown: this.client.bytesWritten - this.downBase,
@@ -112,6 +115,8 @@ export function spliceThen(
   if (opts.clientHead.length > 0) remote.write(opts.clientHead);
   attach(client, new End(tunnel, 'client', remote, firstBytes));
   attach(remote, new End(tunnel, 'remote', client, undefined));
+  // The download direction in large reads when the remote was dialled for it.
+  relayTo(remote, client, relayRead);
   // One idle timer for the tunnel, refreshed by every chunk either way. Each socket's
   // own timeout (socket.setTimeout) would be refreshed by exactly the same events (a
   // chunk read on one side is written on the other), so one timer says the same thing
@@ -140,15 +145,24 @@ function endOf(socket: net.Socket): End {
 }
 
 function onData(this: net.Socket, chunk: Buffer): void {
-  const end = endOf(this);
+  if (!forward(endOf(this), chunk)) this.pause();
+}
+
+/** The remote's reads that relay-reads.ts hands over instead of 'data'. */
+function relayRead(socket: net.Socket, chunk: Buffer): boolean {
+  return forward(endOf(socket), chunk);
+}
+
+/** Passes `chunk` on; false when this direction must stop reading. */
+function forward(end: End, chunk: Buffer): boolean {
   const first = end.firstChunk;
   if (first) {
     end.firstChunk = undefined;
     first(chunk);
   }
-  // A receiver that can take no more (closed) stops this direction, as unpipe would.
   end.tunnel.idle?.refresh();
-  if (!end.peer.writable || !end.peer.write(chunk)) this.pause();
+  // A receiver that can take no more (closed) stops this direction, as unpipe would.
+  return end.peer.writable && end.peer.write(chunk);
 }
 
 /** This socket took what was queued: its peer may read again. */

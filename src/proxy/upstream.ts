@@ -17,6 +17,8 @@ export interface UpstreamOptions {
   readonly keepAliveMs: number;
   readonly maxHeaderSize: number;
   readonly hosts: Readonly<Record<string, string>>;
+  /** The connection will carry a tunnel (DialOptions.relayReads). */
+  readonly relayReads?: boolean;
 }
 
 export interface Established {

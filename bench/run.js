@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAllNow, startChild, stopAll } from './lib/children.js';
 import { MAIN_JS, ORIGIN_NAME, startCorproxy } from './lib/corproxy.js';
-import { idleTunnels, slowReader } from './lib/memory.js';
+import { idleTunnels, idleTunnelsMedian, slowReader } from './lib/memory.js';
 import { parseOptions, USAGE } from './lib/plan.js';
 import { profileWorkloads } from './lib/profile-run.js';
 import { backgroundLoad, describeMachine, printTable, verdicts } from './lib/report.js';
@@ -153,13 +153,11 @@ async function main() {
     };
 
     if (opts.only.includes('W4')) {
-      log(`W4 RSS per idle tunnel (${plan.idleCount} tunnels, fresh daemon)`);
-      results.single.W4 = await idleTunnels({
-        dir,
-        name: 'w4',
-        idlePort: ports.idle,
-        count: plan.idleCount,
-      });
+      log(`W4 RSS per idle tunnel (${plan.idleCount} tunnels, ${plan.trials} fresh daemon(s))`);
+      results.single.W4 = await idleTunnelsMedian(
+        { dir, name: 'w4', idlePort: ports.idle, count: plan.idleCount },
+        plan.trials,
+      );
     }
     if (opts.only.includes('idle10k') && plan.bigIdleCount > 0) {
       log(`${plan.bigIdleCount} idle tunnels (limits.maxConnections: 20000)`);
@@ -226,6 +224,12 @@ function printExtras(json) {
       say(
         `${t} W2 p99: direct ${Math.round(w2.p99.direct)} µs, corproxy ${Math.round(w2.p99.proxy)} µs (${w2.p99.ratio.toFixed(2)}x)`,
       );
+  }
+  const w4 = r.single?.W4;
+  if (w4?.trialsKiB) {
+    say(
+      `W4 KiB per idle tunnel, each fresh daemon: ${w4.trialsKiB.map((v) => v.toFixed(1)).join(', ')}`,
+    );
   }
   if (json.idle10k) {
     const k = json.idle10k;

@@ -73,6 +73,23 @@ export async function idleTunnels({ dir, name, idlePort, count, maxConnections }
 }
 
 /**
+ * W4 over `trials` fresh daemons: the trial with the median RSS per tunnel, every trial's
+ * figure, and the fewest tunnels any trial opened (all must open for a pass). One
+ * daemon's figure moves by 2x between runs with when V8 collects and grows its young
+ * generation (4.0 to 13.5 KiB per tunnel for one build), so one trial says little.
+ */
+export async function idleTunnelsMedian(args, trials) {
+  const runs = [];
+  for (let t = 0; t < trials; t++) runs.push(await idleTunnels(args));
+  const sorted = [...runs].sort((a, b) => a.perTunnelKiB - b.perTunnelKiB);
+  return {
+    ...sorted[Math.floor((sorted.length - 1) / 2)],
+    opened: Math.min(...runs.map((r) => r.opened)),
+    trialsKiB: runs.map((r) => r.perTunnelKiB),
+  };
+}
+
+/**
  * Backpressure: the origin offers `bytes`; the client reads `rate` bytes/s for at most
  * `seconds`. The daemon's RSS is sampled every second; flat RSS means the daemon stops
  * reading from the origin while the client is behind instead of buffering.

@@ -117,6 +117,17 @@ function withoutPac(error: CorproxyError, ctx: PlanContext): RoutePlan {
   );
 }
 
+/**
+ * True when the plan is one direct hop under the decision's own rule: the rules chose
+ * direct, or there is neither a PAC file nor an upstream to ask.
+ */
+export function isPlainDirect(
+  decision: RouteDecision,
+  ctx: { readonly config: Pick<Config, 'upstreams'>; readonly pac?: unknown },
+): boolean {
+  return decision.kind === 'direct' || (ctx.pac === undefined && ctx.config.upstreams.length === 0);
+}
+
 /** The hops to try for a target that `decision` sent to the upstream side. */
 export async function planRoute(
   target: { host: string; port: number },
@@ -125,8 +136,7 @@ export async function planRoute(
   ctx: PlanContext,
 ): Promise<RoutePlan> {
   const { config } = ctx;
-  const viaPac = ctx.pac !== undefined;
-  if (decision.kind === 'direct' || (!viaPac && config.upstreams.length === 0)) {
+  if (isPlainDirect(decision, ctx)) {
     return { hops: [DIRECT_HOP], rule: decision.rule, fallbackDirect: false };
   }
   if (config.fallback === 'direct' && ctx.network?.isOff() === true) {

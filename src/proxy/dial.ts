@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import dns from 'node:dns';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, type ErrorCode } from '../errors.js';
+import { keepAliveSoon } from './keepalive.js';
 import { relayReadOptions } from './relay-reads.js';
 
 export type LookupFn = (
@@ -37,8 +38,11 @@ export interface DialOptions {
   readonly side: 'target' | 'upstream';
   /** TLS to the peer itself (https:// upstream proxies). */
   readonly tls?: { readonly servername: string; readonly ca?: readonly string[] };
-  /** The socket may carry a tunnel: read it through relay-reads.ts (plain TCP only). */
-  readonly relayReads?: boolean;
+  /**
+   * The socket will carry a CONNECT tunnel: its reads go through relay-reads.ts (plain
+   * TCP only) and its keepalive is switched on a second after connect (keepalive.ts).
+   */
+  readonly tunnel?: boolean;
 }
 
 const CODES: Record<'target' | 'upstream', Record<string, ErrorCode>> = {
@@ -111,15 +115,16 @@ export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket
   const connect = deps.connect ?? net.connect;
   return new Promise((resolve, reject) => {
     let raw: net.Socket;
-    const reads = opts.relayReads && !opts.tls ? relayReadOptions() : undefined;
+    const reads = opts.tunnel === true && !opts.tls ? relayReadOptions() : undefined;
     try {
       raw = connect({
         host: address,
         port: opts.port,
         allowHalfOpen: true,
         noDelay: true,
-        keepAlive: true,
-        keepAliveInitialDelay: opts.keepAliveMs,
+        ...(opts.tunnel === true
+          ? {}
+          : { keepAlive: true, keepAliveInitialDelay: opts.keepAliveMs }),
         ...(deps.lookup ? { lookup: deps.lookup } : {}),
         ...(reads ? { onread: reads.onread } : {}),
       });
@@ -151,6 +156,7 @@ export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket
       cleanup();
       // Errors of the TCP socket under TLS must reach whoever owns the TLS socket.
       if (socket !== raw) raw.on('error', (err) => socket.destroy(err));
+      if (opts.tunnel === true) keepAliveSoon(raw, opts.keepAliveMs);
       resolve(socket);
     };
     const cleanup = (): void => {
@@ -169,8 +175,8 @@ export interface ProxyDialSettings {
   readonly connectTimeoutMs: number;
   readonly keepAliveMs: number;
   readonly hosts: Readonly<Record<string, string>>;
-  /** See DialOptions.relayReads. */
-  readonly relayReads?: boolean;
+  /** See DialOptions.tunnel. */
+  readonly tunnel?: boolean;
 }
 
 /** Dials an upstream proxy itself: TCP, plus TLS to it for https:// proxies. */
@@ -187,7 +193,7 @@ export function dialProxy(
       keepAliveMs: settings.keepAliveMs,
       hosts: settings.hosts,
       side: 'upstream',
-      ...(settings.relayReads ? { relayReads: true } : {}),
+      ...(settings.tunnel === true ? { tunnel: true } : {}),
       ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
     },
     deps,

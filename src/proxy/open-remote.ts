@@ -12,6 +12,7 @@ import type { NetworkMonitor } from '../pac/network.js';
 import {
   connectUrl,
   FALLBACK_RULE,
+  isPlainDirect,
   planRoute,
   type PlanContext,
   type RoutePlan,
@@ -40,8 +41,11 @@ export interface Remote {
   readonly upstream?: UpstreamProxy;
 }
 
-/** What the remote socket is for: 'tunnel' reads it through relay-reads.ts. */
+/** What the remote socket is for: 'tunnel' dials it with DialOptions.tunnel. */
 export type RemoteUse = 'tunnel' | 'stream';
+
+/** `rest` of a direct remote: nothing came before the origin's own bytes. */
+const NO_BYTES = Buffer.alloc(0);
 
 export async function dialDirect(
   target: Target,
@@ -57,7 +61,7 @@ export async function dialDirect(
       keepAliveMs: limits.keepAliveMs,
       hosts,
       side: 'target',
-      relayReads: use === 'tunnel',
+      tunnel: use === 'tunnel',
     },
     ctx.dialDeps,
   );
@@ -101,14 +105,13 @@ function noRoute(
   );
 }
 
-async function direct(
-  target: Target,
-  ctx: RemoteContext,
-  rule: string,
-  use: RemoteUse,
-): Promise<Remote> {
-  const socket = await dialDirect(target, ctx, use);
-  return { socket, rest: Buffer.alloc(0), route: 'direct', rule };
+function direct(target: Target, ctx: RemoteContext, rule: string, use: RemoteUse): Promise<Remote> {
+  return dialDirect(target, ctx, use).then((socket) => ({
+    socket,
+    rest: NO_BYTES,
+    route: 'direct',
+    rule,
+  }));
 }
 
 async function runPlan(
@@ -117,8 +120,7 @@ async function runPlan(
   ctx: RemoteContext,
   use: RemoteUse,
 ): Promise<Remote> {
-  const { config } = ctx;
-  const { badProxies } = planContext(ctx);
+  const { config, badProxies } = ctx;
   const epoch = ctx.network?.epoch ?? 0;
   const failures: CorproxyError[] = [];
   let proxiesLeft = plan.hops.filter((h) => h.kind === 'upstream').length;
@@ -127,7 +129,7 @@ async function runPlan(
     keepAliveMs: config.limits.keepAliveMs,
     maxHeaderSize: config.limits.maxHeaderSize,
     hosts: config.hosts,
-    relayReads: use === 'tunnel',
+    tunnel: use === 'tunnel',
   };
   for (const [i, hop] of plan.hops.entries()) {
     const more = i < plan.hops.length - 1 || plan.fallbackDirect;
@@ -160,17 +162,16 @@ async function runPlan(
   throw noRoute(target, plan, failures);
 }
 
-export async function openRemote(
+export function openRemote(
   target: Target,
   decision: RouteDecision,
   ctx: RemoteContext,
   use: RemoteUse = 'stream',
 ): Promise<Remote> {
-  const plan = await planRoute(
-    target,
-    connectUrl(target.host, target.port),
-    decision,
-    planContext(ctx),
+  // The plan would be one direct hop under the decision's rule: dial at once, without
+  // the plan's context and promises (bench/README.md, fifth round).
+  if (isPlainDirect(decision, ctx)) return direct(target, ctx, decision.rule, use);
+  return planRoute(target, connectUrl(target.host, target.port), decision, planContext(ctx)).then(
+    (plan) => runPlan(target, plan, ctx, use),
   );
-  return runPlan(target, plan, ctx, use);
 }

@@ -12,6 +12,7 @@
  * connect handler's changes this took the daemon from 20.9 to about 11 KiB per tunnel.
  */
 import type net from 'node:net';
+import { forgetKeepAlive } from './keepalive.js';
 import { relayTo, releaseReads } from './relay-reads.js';
 
 export interface SpliceOptions {
@@ -62,6 +63,7 @@ class Tunnel {
     clearTimeout(this.idle);
     // Both sockets are closed: no write can still refer to the remote's read buffer.
     releaseReads(this.remote);
+    forgetKeepAlive(this.remote);
     this.done({
       bytesUp: this.remote.bytesWritten - this.upBase,
       bytesDown: this.client.bytesWritten - this.downBase,

@@ -17,8 +17,8 @@ export interface UpstreamOptions {
   readonly keepAliveMs: number;
   readonly maxHeaderSize: number;
   readonly hosts: Readonly<Record<string, string>>;
-  /** The connection will carry a tunnel (DialOptions.relayReads). */
-  readonly relayReads?: boolean;
+  /** The connection will carry a tunnel (DialOptions.tunnel). */
+  readonly tunnel?: boolean;
 }
 
 export interface Established {

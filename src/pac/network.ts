@@ -88,7 +88,7 @@ export class NetworkMonitor {
     private options: MonitorOptions = MONITOR_DEFAULTS,
   ) {
     this.since = deps.now();
-    this.fingerprint = deps.interfaces?.();
+    this.fingerprint = this.readInterfaces();
   }
 
   /** Changes the timings (tests use short ones); restarts the loop if it runs. */
@@ -155,17 +155,33 @@ export class NetworkMonitor {
 
   /** One step of the background loop: notice new networks, probe while off. */
   async tick(): Promise<void> {
-    const fingerprint = this.deps.interfaces?.();
-    if (fingerprint !== undefined && fingerprint !== this.fingerprint) {
+    const fingerprint = this.readInterfaces();
+    if (fingerprint !== undefined && this.fingerprint === undefined) this.fingerprint = fingerprint;
+    else if (fingerprint !== undefined && fingerprint !== this.fingerprint) {
       this.fingerprint = fingerprint;
       this.newNetwork();
     }
     if (this.state === 'off') await this.probeOnce();
   }
 
+  /**
+   * The interfaces' fingerprint, or undefined when they cannot be read now: with every
+   * file descriptor in use, os.networkInterfaces() throws EMFILE, and that must cost one
+   * tick, not the daemon (it runs in a timer, where a throw is fatal).
+   */
+  private readInterfaces(): string | undefined {
+    try {
+      return this.deps.interfaces?.();
+    } catch {
+      return undefined;
+    }
+  }
+
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => void this.tick(), this.options.tickMs);
+    // A probe that throws (no fd left for its socket, say) is a probe that did not reach
+    // the network; in a timer, an unhandled rejection would end the daemon.
+    this.timer = setInterval(() => void this.tick().catch(() => undefined), this.options.tickMs);
     this.timer.unref();
   }
 

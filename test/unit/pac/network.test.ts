@@ -201,6 +201,61 @@ t.test(
   },
 );
 
+t.test('interfaces that cannot be read (EMFILE) skip a tick and start nothing', async (t) => {
+  const { world, monitor } = setup();
+  const readable = { now: false };
+  const emfile = Object.assign(new Error('uv_interface_addresses returned EMFILE'), {
+    code: 'ERR_SYSTEM_ERROR',
+  });
+  const failing = new NetworkMonitor({
+    now: () => world.time,
+    interfaces: () => {
+      if (!readable.now) throw emfile;
+      return world.fingerprint;
+    },
+    probe: async () => world.probeResult,
+    onChange: (c) => world.changes.push(c),
+  });
+  await failing.tick();
+  readable.now = true;
+  await failing.tick();
+  t.same(world.changes, [], 'the first fingerprint read is no new network');
+  readable.now = false;
+  world.fingerprint = 'wlan0=192.168.1.5/24';
+  await failing.tick();
+  t.same(world.changes, [], 'an unreadable tick changes nothing');
+  readable.now = true;
+  await failing.tick();
+  t.same(world.changes.at(-1), { state: 'on', epoch: 1, reason: 'network interfaces changed' });
+  t.equal(monitor.isOff(), false);
+});
+
+t.test('a background probe that throws costs one tick, not the process', async (t) => {
+  const { world } = setup();
+  let probes = 0;
+  const monitor = new NetworkMonitor({
+    now: () => world.time,
+    probe: async () => {
+      probes += 1;
+      throw new Error('socket: EMFILE');
+    },
+    onChange: (c) => world.changes.push(c),
+  });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  monitor.proxyFailed(0, A, 'refused');
+  monitor.attemptFailed(0);
+  monitor.tune({ tickMs: 5 });
+  monitor.start();
+  await new Promise((r) => setTimeout(r, 60));
+  monitor.stop();
+  t.ok(probes >= 2, `the loop went on probing (${probes} probes)`);
+  t.same(unhandled, []);
+  t.equal(monitor.isOff(), true);
+});
+
 t.test('the remembered proxies are bounded', async (t) => {
   const { world, monitor } = setup();
   monitor.tune({ maxKnown: 2 });

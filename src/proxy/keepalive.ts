@@ -3,16 +3,16 @@
  * dial instead of at connect.
  *
  * Why: keepalive only acts after `limits.keepAlive` (30 s by default) of silence, so a
- * tunnel that ends within a second never needs it, and most do (a `go mod download`
- * opens hundreds). Node sets it with four setsockopt calls between the connect and the
- * 200 reply, on the path every tunnel waits for (bench/README.md, fifth round). Armed a
- * second late, the first probe of a silent tunnel goes out at most a second later than
- * it would have: the kernel counts the idle time from the last segment received, not
- * from when keepalive was switched on.
+ * tunnel that ends within a second never needs it. Node sets it with four setsockopt
+ * calls between the connect and the 200 reply, on the path every tunnel waits for
+ * (bench/README.md, fifth round). Armed a second late, the first probe of a silent
+ * tunnel goes out at most a second later than it would have: the kernel counts the idle
+ * time from the last segment received, not from when keepalive was switched on.
  *
  * One timer serves every socket dialled within the same second, and runs only while
- * sockets wait. A tunnel that closes first takes its socket out (`forgetKeepAlive`), so
- * the set holds no closed sockets.
+ * sockets wait. A tunnel that closes first takes its socket out (`forgetKeepAlive`); a
+ * socket closed otherwise (a failed upstream handshake, the TCP socket under an https://
+ * upstream's TLS) stays until the sweep, which skips it.
  */
 import type net from 'node:net';
 

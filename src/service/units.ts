@@ -55,6 +55,11 @@ type ExecWord = string | { readonly specifiers: string };
 /** ProtectHome= hides these from the system service, so nothing it runs or reads may live there. */
 const HIDDEN_FROM_SYSTEM = ['/home/', '/root/', '/run/user/'];
 
+/** The directory ProtectHome= hides `path` under from the system service, if any. */
+export function hiddenFromSystemService(path: string): string | undefined {
+  return HIDDEN_FROM_SYSTEM.find((dir) => path.startsWith(dir));
+}
+
 function fail(message: string): never {
   throw new CorproxyError('CPX_ERR_SERVICE', message);
 }
@@ -71,7 +76,7 @@ export function validateUnitOptions(opts: UnitOptions): void {
     if (path === undefined) continue;
     if (!posix.isAbsolute(path)) fail(`${what} path must be absolute: ${path}`);
     if (/[\n\r\0]/.test(path)) fail(`${what} path contains a control character`);
-    const hidden = HIDDEN_FROM_SYSTEM.find((dir) => path.startsWith(dir));
+    const hidden = hiddenFromSystemService(path);
     if (opts.scope === 'system' && hidden !== undefined) {
       fail(
         `${what} ${path} is under ${hidden}, which ProtectHome= hides from the system ` +

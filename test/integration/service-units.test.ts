@@ -13,7 +13,12 @@ import t from 'tap';
 
 import { installService, type ServiceRequest } from '../../src/service/install.js';
 import { nodeServiceFs } from '../../src/service/plan.js';
-import { DEFAULT_LISTEN, DEFAULT_NODE_PATH, quoteExecWord } from '../../src/service/units.js';
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_NODE_PATH,
+  hiddenFromSystemService,
+  quoteExecWord,
+} from '../../src/service/units.js';
 import { findTool, requireTool } from '../support/tools.js';
 import { recordingExecutor, testDeps } from '../unit/service/fakes.js';
 
@@ -113,7 +118,8 @@ t.test('units written by `service install` into a temporary unit dir verify too'
     code: 0,
     ours: [],
   });
-  if (!process.execPath.startsWith('/home/') && !process.execPath.startsWith('/root/')) {
+  // The system unit refuses a node binary that ProtectHome= would hide from it.
+  if (hiddenFromSystemService(process.execPath) === undefined) {
     const system = {
       ...req,
       scope: 'system' as const,

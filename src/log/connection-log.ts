@@ -18,6 +18,7 @@ import type { LogConfig } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import type { ConnectionRecord } from '../events.js';
 import { rotatedName } from './read-log.js';
+import { JSON_SAFE, recordLine } from './record-line.js';
 import { compileRedactor, redactUrl, secretSpellings } from './redact.js';
 
 /** Sink for closed connections and notable events; never blocks the caller. */
@@ -228,9 +229,6 @@ function redactingReplacer(secrets: readonly string[]): (key: string, value: unk
   return (_key, value) => (typeof value === 'string' ? redact(redactUrl(value)) : value);
 }
 
-/** Characters JSON.stringify writes as they are: printable ASCII but `"` and `\`. */
-const JSON_SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 /**
  * The JSON text of a line with every string value redacted. JSON.stringify with a
  * replacer function takes V8's slow serializer, about twice the cost of a plain one for
@@ -239,16 +237,26 @@ const JSON_SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
  * see redact.ts) or a spelling of a secret. The test is exact when every spelling is
  * written by JSON.stringify as it is; with any other secret the replacer always runs.
  */
-function lineSerializer(secrets: readonly string[]): (line: object) => string {
+function lineSerializer(secrets: readonly string[]): Serializer {
   const replacer = redactingReplacer(secrets);
   const forms = secretSpellings(secrets);
-  if (!forms.every((f) => JSON_SAFE.test(f))) return (line) => JSON.stringify(line, replacer);
-  return (line) => {
-    const text = JSON.stringify(line);
+  if (!forms.every((f) => JSON_SAFE.test(f))) return (line) => JSON.stringify(line(), replacer);
+  return (line, plain) => {
+    const text = plain ?? JSON.stringify(line());
     return text.includes('@') || forms.some((f) => text.includes(f))
-      ? JSON.stringify(line, replacer)
+      ? JSON.stringify(line(), replacer)
       : text;
   };
+}
+
+/**
+ * Serializes a line given as a function (built only when needed) and, when the caller
+ * has it, as its plain JSON text (record-line.ts).
+ */
+type Serializer = (line: () => object, plain?: string) => string;
+
+function withLevel(record: ConnectionRecord): object {
+  return Object.assign<object, ConnectionRecord>({ time: record.time, level: 'info' }, record);
 }
 
 /** Warning fields may hold anything; keep the line valid JSON whatever they are. */
@@ -302,10 +310,10 @@ export function openConnectionLog(cfg: LogConfig, deps: ConnectionLogDeps = {}):
   const serialize = lineSerializer(deps.secrets ?? []);
   let closing: Promise<void> | undefined;
 
-  const emit = (level: 'info' | 'warn', line: object): void => {
+  const emit = (level: 'info' | 'warn', line: () => object, plain?: string): void => {
     let text: string;
     try {
-      text = serialize(line);
+      text = serialize(line, plain);
     } catch (err) {
       onError(toError(err));
       return;
@@ -323,11 +331,9 @@ export function openConnectionLog(cfg: LogConfig, deps: ConnectionLogDeps = {}):
   return {
     write(record) {
       if (closing) return;
-      // Shallow copy only to put time and level first; nested objects are shared.
-      emit(
-        'info',
-        Object.assign<object, ConnectionRecord>({ time: record.time, level: 'info' }, record),
-      );
+      // The copy (time and level first; nested objects shared) is made only when a line
+      // needs redacting; otherwise the text is written field by field.
+      emit('info', () => withLevel(record), recordLine(record));
     },
     warn(message, fields = {}) {
       if (closing) return;
@@ -340,7 +346,7 @@ export function openConnectionLog(cfg: LogConfig, deps: ConnectionLogDeps = {}):
       for (const [k, v] of Object.entries(fields)) {
         if (k !== 'time' && k !== 'level' && k !== 'message') line[k] = safeValue(v);
       }
-      emit('warn', line);
+      emit('warn', () => line);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
  * keeps the connection afterwards (RFC 9112 §9.3), and a scanner that finds the end of a
  * chunked body (RFC 9112 §7.1) without decoding it, so the fast path can relay it verbatim.
  */
-import { agreedContentLength, connectionTokens, listElements } from './request-head.js';
+import { agreedContentLength, hasConnectionToken, listElements } from './request-head.js';
 
 /** How a response body is delimited. */
 export type ResponseFraming =
@@ -15,8 +15,13 @@ export type ResponseFraming =
 
 type Headers = ReadonlyArray<readonly [string, string]>;
 
+/** Values of the fields called `name` (lower-case); names compared case-insensitively. */
 function valuesOf(headers: Headers, name: string): string[] {
-  return headers.filter(([n]) => n.toLowerCase() === name).map(([, value]) => value);
+  const values: string[] = [];
+  for (const [n, value] of headers) {
+    if (n.length === name.length && n.toLowerCase() === name) values.push(value);
+  }
+  return values;
 }
 
 function hasNoBody(method: string, status: number): boolean {
@@ -52,9 +57,10 @@ export function serverKeepsAlive(
   framing: ResponseFraming,
 ): boolean {
   if (framing.kind === 'close' || framing.kind === 'invalid') return false;
-  const tokens = connectionTokens(valuesOf(headers, 'connection'));
-  if (tokens.has('close')) return false;
-  return version === '1.1' || tokens.has('keep-alive');
+  const values = valuesOf(headers, 'connection');
+  if (values.length === 0) return version === '1.1';
+  if (hasConnectionToken(values, 'close')) return false;
+  return version === '1.1' || hasConnectionToken(values, 'keep-alive');
 }
 
 /** A chunked body that breaks RFC 9112 §7.1; `reason` says how. */

@@ -191,33 +191,43 @@ class Exchange implements ExchangeEvents {
       verbatimCoding: framing.kind === 'chunked' || framing.kind === 'close',
       close: !this.clientKeeps,
     });
-    // The head and the body bytes that came with it leave in one writev: two writes per
-    // response cost a system call each (bench/README.md, W5).
-    this.client.cork();
-    this.client.write(text, 'latin1');
     this.phase = 'body';
-    if (body.done) this.complete(head.rest.length > 0);
-    else if (head.rest.length > 0) this.relayBody(head.rest);
-    this.client.uncork();
+    const { rest } = head;
+    const used = rest.length > 0 ? this.bodyPart(rest) : 0;
+    const n = typeof used === 'number' ? used : 0;
+    // The head and the body bytes that came with it leave in one buffer, one write: two
+    // writes cost a system call each, and a corked writev of a string and a buffer cost
+    // Node's generic path about 2 µs per response (bench/README.md, W5).
+    this.relay(headWithBody(text, rest, n), n);
+    if (typeof used !== 'number')
+      this.failAfterHead(this.errors.protocol(`sent a ${used.message}`));
+    else if (body.done) this.complete(n < rest.length);
+  }
+
+  /** How many bytes at the start of `chunk` belong to the body, or how its framing broke. */
+  private bodyPart(chunk: Buffer): number | ChunkedError {
+    try {
+      return this.body!.push(chunk);
+    } catch (err) {
+      if (!(err instanceof ChunkedError)) throw err;
+      return err;
+    }
   }
 
   private relayBody(chunk: Buffer): void {
-    const body = this.body!;
-    let used: number;
-    try {
-      used = body.push(chunk);
-    } catch (err) {
-      if (!(err instanceof ChunkedError)) throw err;
-      this.failAfterHead(this.errors.protocol(`sent a ${err.message}`));
+    const used = this.bodyPart(chunk);
+    if (typeof used !== 'number') {
+      this.failAfterHead(this.errors.protocol(`sent a ${used.message}`));
       return;
     }
-    if (used > 0) this.relay(used === chunk.length ? chunk : chunk.subarray(0, used));
+    if (used > 0) this.relay(used === chunk.length ? chunk : chunk.subarray(0, used), used);
     // Bytes past the end of the body: the connection cannot be trusted with another request.
-    if (body.done) this.complete(used < chunk.length);
+    if (this.body!.done) this.complete(used < chunk.length);
   }
 
-  private relay(bytes: Buffer): void {
-    this.bytesDown += bytes.length;
+  /** Sends `bytes` to the client, `bodyBytes` of them body, pausing the origin when full. */
+  private relay(bytes: Buffer, bodyBytes: number): void {
+    this.bytesDown += bodyBytes;
     if (!this.client.write(bytes) && !this.originPaused) {
       this.originPaused = true;
       this.origin!.pause();
@@ -363,6 +373,14 @@ class Exchange implements ExchangeEvents {
       ...(error === undefined ? {} : { error }),
     });
   }
+}
+
+/** The reply head (latin1 text) followed by the first `n` bytes of `rest`, in one buffer. */
+function headWithBody(text: string, rest: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(text.length + n);
+  out.write(text, 0, 'latin1');
+  rest.copy(out, text.length, 0, n);
+  return out;
 }
 
 function onTimeout(exchange: Exchange): void {

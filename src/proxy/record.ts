@@ -3,7 +3,10 @@
  */
 import type { ConnectionRecord, Outcome, RouteKind, TlsSummary } from '../events.js';
 import { asCorproxyError, statusOf } from '../errors.js';
+import { isoTime } from '../log/record-line.js';
 import type { ServerState } from './state.js';
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface RecordStart {
   readonly id: number;
@@ -37,24 +40,26 @@ export function finishRecord(
   end: RecordEnd,
 ): ConnectionRecord {
   const err = end.error === undefined ? undefined : asCorproxyError(end.error);
-  const record: ConnectionRecord = {
-    time: new Date(start.startedAt).toISOString(),
+  // Fields assigned in ConnectionRecord's order (record-line.ts writes them so), without
+  // spreading a temporary object per optional field.
+  const record: Writable<ConnectionRecord> = {
+    time: isoTime(start.startedAt),
     id: start.id,
     client: start.client,
     method: start.method,
     target: start.target,
     route: end.route,
     rule: end.rule,
-    ...(end.upstream !== undefined ? { upstream: end.upstream } : {}),
-    status: err !== undefined && end.status === 0 ? statusOf(err.code) : end.status,
-    outcome: end.outcome,
-    ...(err !== undefined ? { error: { code: err.code, message: err.message } } : {}),
-    bytesUp: end.bytesUp ?? 0,
-    bytesDown: end.bytesDown ?? 0,
-    ...(end.connectMs !== undefined ? { connectMs: end.connectMs } : {}),
-    durationMs: state.clock() - start.startedAt,
-    ...(end.tls !== undefined ? { tls: end.tls } : {}),
-  };
+  } as Writable<ConnectionRecord>;
+  if (end.upstream !== undefined) record.upstream = end.upstream;
+  record.status = err !== undefined && end.status === 0 ? statusOf(err.code) : end.status;
+  record.outcome = end.outcome;
+  if (err !== undefined) record.error = { code: err.code, message: err.message };
+  record.bytesUp = end.bytesUp ?? 0;
+  record.bytesDown = end.bytesDown ?? 0;
+  if (end.connectMs !== undefined) record.connectMs = end.connectMs;
+  record.durationMs = state.clock() - start.startedAt;
+  if (end.tls !== undefined) record.tls = end.tls;
   state.metrics.record(record);
   state.sink.write(record);
   return record;

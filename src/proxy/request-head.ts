@@ -144,20 +144,37 @@ export function headerValues(rawHeaders: readonly string[], name: string): strin
   const lower = name.toLowerCase();
   const values: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === lower) values.push(rawHeaders[i + 1]!);
+    const field = rawHeaders[i]!;
+    // Lengths first: lower-casing every name allocates (bench/README.md, W5).
+    if (field.length === lower.length && field.toLowerCase() === lower) {
+      values.push(rawHeaders[i + 1]!);
+    }
   }
   return values;
 }
 
 /** Elements of a comma-separated list field (RFC 9110 §5.6.1), OWS trimmed, empty ones kept. */
 export function listElements(values: readonly string[]): string[] {
-  return values.flatMap((value) => value.split(',').map(trimOws));
+  const elements: string[] = [];
+  for (const value of values) {
+    // Most fields hold one element; splitting them costs an array each (bench/README.md, W5).
+    if (!value.includes(',')) elements.push(trimOws(value));
+    else for (const part of value.split(',')) elements.push(trimOws(part));
+  }
+  return elements;
 }
 
 /** Lower-cased, non-empty tokens of Connection-like fields. */
 export function connectionTokens(values: readonly string[]): Set<string> {
-  const tokens = listElements(values).map((token) => token.toLowerCase());
-  return new Set(tokens.filter((token) => token !== ''));
+  const tokens = new Set<string>();
+  for (const token of listElements(values)) if (token !== '') tokens.add(token.toLowerCase());
+  return tokens;
+}
+
+/** Whether a Connection-like field list names `token` (lower-case), without building a set. */
+export function hasConnectionToken(values: readonly string[], token: string): boolean {
+  for (const element of listElements(values)) if (element.toLowerCase() === token) return true;
+  return false;
 }
 
 /**
@@ -168,7 +185,7 @@ export function agreedContentLength(values: readonly string[]): number | undefin
   const elements = listElements(values);
   const first = elements[0];
   if (first === undefined || !DIGITS.test(first)) return undefined;
-  if (elements.some((element) => element !== first)) return undefined;
+  for (let i = 1; i < elements.length; i++) if (elements[i] !== first) return undefined;
   const length = Number(first);
   return length <= Number.MAX_SAFE_INTEGER ? length : undefined;
 }
@@ -206,7 +223,8 @@ export function requestFraming(
 
 /** Whether the client asked to keep the connection open after this exchange (RFC 9112 §9.3). */
 export function clientKeepsAlive(head: RequestHead): boolean {
-  const tokens = connectionTokens(headerValues(head.rawHeaders, 'connection'));
-  if (tokens.has('close')) return false;
-  return head.version === '1.1' || tokens.has('keep-alive');
+  const values = headerValues(head.rawHeaders, 'connection');
+  if (values.length === 0) return head.version === '1.1';
+  if (hasConnectionToken(values, 'close')) return false;
+  return head.version === '1.1' || hasConnectionToken(values, 'keep-alive');
 }

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { CorproxyError } from '../errors.js';
+import { splitPlainTarget } from './plain-target.js';
 
 export interface Target {
   /** Lower-case host name or IP literal, without IPv6 brackets. */
@@ -85,31 +86,11 @@ export function parseConnectTarget(raw: string | undefined): Target {
 }
 
 /**
- * An absolute-form target the WHATWG URL parser would return unchanged: lower-case DNS
- * name whose last label starts with a letter (so no IPv4 or punycode rewriting), a port
- * without leading zeros, and a path and non-empty query of bytes it neither encodes nor
- * reinterprets. Dot segments (`/.`, `%2e`) are left to the parser, which resolves them.
- */
-const PLAIN_ABSOLUTE =
-  /^http:\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(?::([1-9]\d{0,4}))?(\/[\w\-.~!$&()*+,;=:@/%]*(?:\?[\w\-.~!$&()*+,;=:@/%?]+)?)$/;
-
-/**
  * Absolute-form request-target for plain-HTTP forwarding (RFC 9112 §3.2.2). The common
- * plain shape is split by one expression; a URL object per request was 3 % of the
- * daemon's CPU under W5 (bench/README.md, sixth round). Anything else goes to the parser.
+ * plain shape is split in one pass (plain-target.ts); anything else goes to the parser.
  */
 export function parseAbsoluteTarget(raw: string): AbsoluteTarget {
-  const plain = PLAIN_ABSOLUTE.exec(raw);
-  if (plain !== null) {
-    const host = plain[1]!;
-    const portText = plain[2];
-    const path = plain[3]!;
-    const port = portText === undefined ? 80 : Number(portText);
-    if (port <= 65535 && !host.includes('xn--') && !/\/\.|%2e/i.test(path)) {
-      return { host: normalizeHost(raw, host), port, path };
-    }
-  }
-  return parseAbsoluteTargetByUrl(raw);
+  return splitPlainTarget(raw) ?? parseAbsoluteTargetByUrl(raw);
 }
 
 /** The same answer from the WHATWG URL parser alone; tests hold the plain split to it. */
@@ -163,7 +144,15 @@ export interface ResponseHead {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
-const HTTP_SLASH = Buffer.from('HTTP/');
+/** Shared by every head with nothing after it; a zero-length buffer holds nothing to change. */
+const EMPTY = Buffer.alloc(0);
+
+/** `HTTP/` at the start, compared byte by byte: Buffer#compare is a call into C++. */
+function startsWithHttpSlash(buf: Buffer): boolean {
+  return (
+    buf[0] === 0x48 && buf[1] === 0x54 && buf[2] === 0x54 && buf[3] === 0x50 && buf[4] === 0x2f
+  );
+}
 
 export interface ResponseHeadOptions {
   /** Keep header names as sent (a reply relayed to a client keeps its spelling). */
@@ -178,7 +167,7 @@ export interface ResponseHeadOptions {
  * (CPX_ERR_TARGET_PROTOCOL) for anything that is not HTTP/1.x.
  */
 export class ResponseHeadReader {
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
 
   constructor(
     private readonly maxBytes: number,
@@ -187,19 +176,18 @@ export class ResponseHeadReader {
   ) {}
 
   feed(chunk: Buffer): ResponseHead | undefined {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    if (this.buffered.length >= 5 && this.buffered.compare(HTTP_SLASH, 0, 5, 0, 5) !== 0) {
+    const buf = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.buffered = buf;
+    if (buf.length >= 5 && !startsWithHttpSlash(buf)) {
       throw this.protocolError('sent a reply that is not HTTP');
     }
-    const end = this.buffered.indexOf(CRLFCRLF);
-    if ((end < 0 ? this.buffered.length : end + 4) > this.maxBytes) {
+    const end = buf.indexOf(CRLFCRLF);
+    if ((end < 0 ? buf.length : end + 4) > this.maxBytes) {
       throw this.protocolError('sent an oversized reply head');
     }
     if (end < 0) return undefined;
-    return this.parse(
-      this.buffered.subarray(0, end).toString('latin1'),
-      this.buffered.subarray(end + 4),
-    );
+    const rest = end + 4 < buf.length ? buf.subarray(end + 4) : EMPTY;
+    return this.parse(buf.toString('latin1', 0, end), rest);
   }
 
   private parse(text: string, rest: Buffer): ResponseHead {
@@ -289,16 +277,22 @@ const HOP_BY_HOP = new Set([
  * header list ([name, value, name, value, ...]). Returns [name, value] pairs.
  */
 export function stripHopByHop(rawHeaders: readonly string[]): Array<[string, string]> {
-  const named = new Set<string>();
+  // Each name is lower-cased once, and the set of named fields exists only when a
+  // Connection field does: this runs twice per plain-HTTP request (bench/README.md, W5).
+  const lower: string[] = [];
+  let named: Set<string> | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'connection') {
-      for (const token of rawHeaders[i + 1]!.split(',')) named.add(token.trim().toLowerCase());
-    }
+    const name = rawHeaders[i]!.toLowerCase();
+    lower.push(name);
+    if (name !== 'connection') continue;
+    named ??= new Set<string>();
+    for (const token of rawHeaders[i + 1]!.split(',')) named.add(token.trim().toLowerCase());
   }
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const lower = rawHeaders[i]!.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !named.has(lower)) out.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+    const name = lower[i / 2]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name) === true) continue;
+    out.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
   }
   return out;
 }

@@ -55,7 +55,8 @@ class Exchange implements ExchangeEvents {
   readonly start: RecordStart;
   readonly request: string;
   readonly errors: HopErrors;
-  readonly backlog: Backlog;
+  /** What the client sent during the exchange; made when it sends something. */
+  backlog: Backlog | undefined;
   readonly epoch: number;
   readonly badProxies: BadProxyList;
   phase: Phase = 'connect';
@@ -94,7 +95,6 @@ class Exchange implements ExchangeEvents {
     const { hop, target } = route;
     this.request = requestText(state, head, target, hop.kind === 'upstream');
     this.errors = new HopErrors(route);
-    this.backlog = new Backlog(client, state.config.limits.maxHeaderSize);
     this.epoch = state.network.epoch;
     this.badProxies = state.badProxies;
     this.clientKeeps = clientKeepsAlive(head);
@@ -284,7 +284,12 @@ class Exchange implements ExchangeEvents {
       closeClient(this.client);
       return;
     }
-    this.after(this.ctx, this.pool, this.client, this.backlog.after(this.rest()));
+    this.after(this.ctx, this.pool, this.client, this.pending(this.rest()));
+  }
+
+  /** `first` followed by what the client sent during the exchange. */
+  private pending(first: Buffer): Buffer {
+    return this.backlog === undefined ? first : this.backlog.after(first);
   }
 
   /** What the client sent after this request's head (a pipelined request). */
@@ -338,6 +343,7 @@ class Exchange implements ExchangeEvents {
 
   /** More pipelined bytes: kept for the next request, read after this reply. */
   clientData(chunk: Buffer): void {
+    this.backlog ??= new Backlog(this.client, this.state.config.limits.maxHeaderSize);
     this.backlog.push(chunk);
   }
 
@@ -350,7 +356,7 @@ class Exchange implements ExchangeEvents {
     clearTimeout(this.timer);
     this.dropOrigin();
     detachClient(this.client);
-    giveToHttpServer(this.ctx, this.client, this.backlog.after(this.buffered));
+    giveToHttpServer(this.ctx, this.client, this.pending(this.buffered));
   }
 
   private dropOrigin(): void {

@@ -199,9 +199,11 @@ class Exchange implements ExchangeEvents {
     // writes cost a system call each, and a corked writev of a string and a buffer cost
     // Node's generic path about 2 µs per response (bench/README.md, W5).
     this.relay(headWithBody(text, rest, n), n);
-    if (typeof used !== 'number')
+    if (typeof used !== 'number') {
       this.failAfterHead(this.errors.protocol(`sent a ${used.message}`));
-    else if (body.done) this.complete(n < rest.length);
+    } else if (body.done) {
+      this.complete(n < rest.length);
+    }
   }
 
   /** How many bytes at the start of `chunk` belong to the body, or how its framing broke. */

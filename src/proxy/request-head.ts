@@ -47,7 +47,8 @@ const PARTIAL_LINE = new RegExp(
 // RFC 9110 §5.5 field-value octets: VCHAR, SP, HTAB and obs-text.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d+$/;
-// A field line parseFieldLine accepts, in one test: token, colon, field-value octets.
+// A field line fieldLineProblem finds nothing wrong with, in one test: token, colon,
+// field-value octets.
 const FIELD_LINE = new RegExp(`^(${TCHAR}+):([\\t\\x20-\\x7e\\x80-\\xff]*)$`);
 
 function invalid(reason: string): { readonly kind: 'invalid'; readonly reason: string } {
@@ -176,13 +177,6 @@ export function listElements(values: readonly string[]): string[] {
     else for (const part of value.split(',')) elements.push(trimOws(part));
   }
   return elements;
-}
-
-/** Lower-cased, non-empty tokens of Connection-like fields. */
-export function connectionTokens(values: readonly string[]): Set<string> {
-  const tokens = new Set<string>();
-  for (const token of listElements(values)) if (token !== '') tokens.add(token.toLowerCase());
-  return tokens;
 }
 
 /** Whether a Connection-like field list names `token` (lower-case), without building a set. */

@@ -15,6 +15,7 @@ import {
   type ErrorCode,
   type HttpReply,
 } from '../../src/errors.js';
+import { prng } from '../support/prng.js';
 
 const DOC = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 const CODES = ERROR_CODES.map(([code]) => code);
@@ -216,17 +217,6 @@ t.test('the reason starts with "corproxy: " even for an empty message', async (t
     t.ok(reply.reason.startsWith('corproxy: '), JSON.stringify(message), known);
   }
 });
-
-/** mulberry32: seeded, so a failure is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('random messages never break the reason phrase', async (t) => {
   const rand = prng(20260101);

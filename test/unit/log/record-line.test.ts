@@ -1,17 +1,7 @@
 import t from 'tap';
 import type { ConnectionRecord } from '../../../src/events.js';
 import { isoTime, recordLine } from '../../../src/log/record-line.js';
-
-/** A small deterministic generator (mulberry32), so a failure names a reproducible input. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.js';
 
 const PIECES = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u0000', '\u007f', 'é', '€', '😀'];
 const NUMBERS = [0, -0, 1, 12.5, 1e21, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 0.1 + 0.2];
@@ -62,7 +52,7 @@ function record(next: () => number): ConnectionRecord {
 }
 
 t.test('recordLine writes what JSON.stringify writes for the line', async (t) => {
-  const next = random(11);
+  const next = prng(11);
   for (let i = 0; i < 5000; i++) {
     const r = record(next);
     const expected = JSON.stringify(Object.assign({ time: r.time, level: 'info' }, r));
@@ -94,7 +84,7 @@ t.test('recordLine keeps a finished record readable as JSON', async (t) => {
 });
 
 t.test('isoTime gives what Date#toISOString gives', async (t) => {
-  const next = random(3);
+  const next = prng(3);
   const base = [0, 999, 1000, -1, -1001, 1.9, -1.9, Date.UTC(2026, 11, 31, 23, 59, 59, 999)];
   const times = [...base];
   for (let i = 0; i < 5000; i++) times.push(Math.floor(next() * 4e12) / (next() < 0.2 ? 7 : 1));

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { parseAbsoluteTarget, parseAbsoluteTargetByUrl } from '../../../src/proxy/http1.js';
+import { prng } from '../../support/prng.js';
 
 /** What a parse gave: the target, or the error's code and message. */
 function outcome(parse: (raw: string) => unknown, raw: string): unknown {
@@ -9,17 +10,6 @@ function outcome(parse: (raw: string) => unknown, raw: string): unknown {
     const e = err as { code?: string; message?: string };
     return { code: e.code, message: e.message };
   }
-}
-
-/** A small deterministic generator (mulberry32), so a failure names a reproducible input. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SCHEMES = ['http://', 'http://', 'http://', 'HTTP://', 'https://', 'http:/', ''];
@@ -49,7 +39,7 @@ function target(next: () => number): string {
 }
 
 t.test('the plain split answers exactly as the URL parser on generated targets', async (t) => {
-  const next = random(7);
+  const next = prng(7);
   let plainShaped = 0;
   const seen = new Set<string>();
   for (let i = 0; i < 20000; i++) {

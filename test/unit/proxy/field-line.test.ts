@@ -1,16 +1,6 @@
 import t from 'tap';
 import { fieldLineProblem, scanRequestHead, trimOws } from '../../../src/proxy/request-head.js';
-
-/** A small deterministic generator (mulberry32), so a failure names a reproducible input. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.js';
 
 // Token characters, separators, whitespace, controls and obs-text, as latin1 octets.
 const PIECES = [
@@ -34,7 +24,7 @@ const PIECES = [
  * detailed checks find nothing wrong with, and a refused line must get their reason.
  */
 t.test('field lines: the one-expression check agrees with fieldLineProblem', async (t) => {
-  const next = random(5);
+  const next = prng(5);
   let accepted = 0;
   let refused = 0;
   for (let i = 0; i < 20000; i++) {

@@ -11,6 +11,7 @@ import {
   stripHopByHop,
   type ResponseHead,
 } from '../../../src/proxy/http1.js';
+import { prng } from '../../support/prng.js';
 
 /** Runs fn and returns what it threw (undefined when it returned). */
 function thrown(fn: () => unknown): unknown {
@@ -508,17 +509,6 @@ t.test('ResponseHeadReader: a head over the limit is refused however it is chunk
     FIXED_BUG('the limit is only checked while no CRLFCRLF has arrived'),
   );
 });
-
-/** mulberry32: a small seeded PRNG so the fuzz loop is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = Buffer.from('HTTP/1.1 200 Connection established\r\nVia: 1.1 p\r\n\r\nTUNNEL');
 const PIECES = ['HTTP/1.1 ', '200', ' OK', '\r\n', '\r', '\n', ':', ' ', 'X', '\x00', '\xff'];

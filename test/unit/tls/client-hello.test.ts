@@ -6,6 +6,7 @@ import {
   readClientHello,
   type ClientHelloResult,
 } from '../../../src/tls/client-hello.js';
+import { prng } from '../../support/prng.js';
 
 /** Captures the first TLS record Node's client writes to a loopback socket. */
 async function captureHello(servername?: string): Promise<Buffer> {
@@ -231,17 +232,6 @@ t.test('the 16 KiB cap', async (t) => {
   t.same(readClientHello(tiny), { kind: 'tls' }, 'bytes past the cap are not read');
   t.same(readClientHello(rerecord(hs, 16384)), { kind: 'tls', sni: 'late.test' });
 });
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(t: { fail(msg: string): unknown }, r: ClientHelloResult, label: string): void {
   if (!KINDS.has(r.kind)) t.fail(`${label}: kind ${r.kind}`);

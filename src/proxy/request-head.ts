@@ -45,11 +45,12 @@ const PARTIAL_LINE = new RegExp(
   `^(?:${TCHAR}*|${TCHAR}+ [\\x21-\\x7e]*|${TCHAR}+ [\\x21-\\x7e]+ ([^]*))$`,
 );
 // RFC 9110 §5.5 field-value octets: VCHAR, SP, HTAB and obs-text.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const FIELD_OCTET = '[\\t\\x20-\\x7e\\x80-\\xff]';
+const FIELD_VALUE = new RegExp(`^${FIELD_OCTET}*$`);
 const DIGITS = /^\d+$/;
 // A field line fieldLineProblem finds nothing wrong with, in one test: token, colon,
 // field-value octets.
-const FIELD_LINE = new RegExp(`^(${TCHAR}+):([\\t\\x20-\\x7e\\x80-\\xff]*)$`);
+const FIELD_LINE = new RegExp(`^(${TCHAR}+):(${FIELD_OCTET}*)$`);
 
 function invalid(reason: string): { readonly kind: 'invalid'; readonly reason: string } {
   return { kind: 'invalid', reason };

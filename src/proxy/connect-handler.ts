@@ -8,7 +8,7 @@ import { CorproxyError, formatHttpReply, toHttpReply } from '../errors.js';
 import type { RouteDecision } from '../events.js';
 import { decideRoute } from '../route/router.js';
 import { formatAuthority, parseConnectTarget, type Target } from './http1.js';
-import { openRemote, type Remote } from './open-remote.js';
+import { openRemoteThen, type Remote } from './open-remote.js';
 import { clientLabel, finishRecord, type RecordStart } from './record.js';
 import type { ServerState } from './state.js';
 import { spliceThen } from './tunnel.js';
@@ -17,15 +17,17 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 /**
  * The tunnel keeps only what it needs of the request: an idle tunnel holds no request
- * object, and once the tunnel is spliced no suspended async function (bench/README.md,
- * W4: together about 2.5 KiB of heap per idle tunnel).
+ * object, and once the tunnel is spliced no suspended function or promise (bench/README.md,
+ * W4: together about 2.5 KiB of heap per idle tunnel). The remote is opened with a
+ * callback: promise jobs between the head and the 200 were a measurable share of a
+ * short tunnel's cost (bench/README.md, seventh round).
  */
 export function handleConnect(
   state: ServerState,
   requestTarget: string,
   socket: net.Socket,
   head: Buffer,
-): Promise<void> {
+): void {
   const start: RecordStart = {
     id: state.nextId(),
     startedAt: state.clock(),
@@ -33,20 +35,9 @@ export function handleConnect(
     method: 'CONNECT',
     target: requestTarget,
   };
-  return openAndRelay(state, start, socket, head);
-}
-
-async function openAndRelay(
-  state: ServerState,
-  start: RecordStart,
-  socket: net.Socket,
-  head: Buffer,
-): Promise<void> {
   // The client may vanish while the remote is dialled; its error must not go unheard.
-  const onEarlyError = (): void => undefined;
-  socket.on('error', onEarlyError);
+  socket.on('error', ignoreError);
   let decision: RouteDecision = { kind: 'direct', rule: '-' };
-  let remote: Remote | undefined;
   try {
     const target = parseConnectTarget(start.target);
     if (state.isSelf(target)) {
@@ -56,17 +47,27 @@ async function openAndRelay(
       );
     }
     decision = decideRoute(target, state.routes);
-    remote = await openRemote(target, decision, state, 'tunnel');
-    socket.off('error', onEarlyError);
-    // This function finishes here; the tunnel's end is a callback (which records or
-    // refuses), so nothing of this frame stays alive with the tunnel.
-    relay(state, start, socket, head, target, remote, decision);
+    const chosen = decision;
+    openRemoteThen(target, chosen, state, 'tunnel', (err, remote) => {
+      socket.off('error', ignoreError);
+      if (remote === undefined) {
+        refuse(state, start, socket, chosen, err);
+        return;
+      }
+      try {
+        relay(state, start, socket, head, target, remote, chosen);
+      } catch (relayErr) {
+        remote.socket.destroy();
+        refuse(state, start, socket, chosen, relayErr);
+      }
+    });
   } catch (err) {
-    socket.off('error', onEarlyError);
-    remote?.socket.destroy();
+    socket.off('error', ignoreError);
     refuse(state, start, socket, decision, err);
   }
 }
+
+function ignoreError(): void {}
 
 function relay(
   state: ServerState,

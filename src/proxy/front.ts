@@ -31,6 +31,8 @@ export interface FrontContext {
 }
 
 const CONNECT = Buffer.from('CONNECT ');
+/** What a CONNECT head that came alone leaves for the tunnel. */
+const NO_BYTES = Buffer.alloc(0);
 /** `GET http://`: the shape of a request the fast path may carry. */
 const ABSOLUTE_HTTP = / http:\/\//;
 
@@ -121,9 +123,7 @@ function onHeadData(this: net.Socket, chunk: Buffer): void {
 
 function examine(read: HeadRead, buf: Buffer): void {
   read.buffered = buf;
-  const n = Math.min(buf.length, CONNECT.length);
-  const connect = buf.compare(CONNECT, 0, n, 0, n) === 0;
-  if (!connect && !(read.ctx.fastForward && mayBeAbsoluteHttp(buf))) {
+  if (!startsLikeConnect(buf) && !(read.ctx.fastForward && mayBeAbsoluteHttp(buf))) {
     handOff(read);
     return;
   }
@@ -137,12 +137,20 @@ function examine(read: HeadRead, buf: Buffer): void {
   const { head } = scan;
   if (head.method === 'CONNECT') {
     release(read);
-    void handleConnect(read.ctx.state, head.target, read.socket, buf.subarray(head.headBytes));
+    const rest = head.headBytes === buf.length ? NO_BYTES : buf.subarray(head.headBytes);
+    handleConnect(read.ctx.state, head.target, read.socket, rest);
     return;
   }
   release(read);
   const taken = read.ctx.fastForward?.(read.socket, head, buf) ?? false;
   if (!taken) giveToHttpServer(read.ctx, read.socket, buf);
+}
+
+/** Whether `buf` starts with `CONNECT ` or with the part of it that has arrived. */
+function startsLikeConnect(buf: Buffer): boolean {
+  const n = Math.min(buf.length, CONNECT.length);
+  for (let i = 0; i < n; i++) if (buf[i] !== CONNECT[i]) return false;
+  return true;
 }
 
 /**

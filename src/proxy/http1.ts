@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { CorproxyError } from '../errors.js';
-import { splitPlainTarget } from './plain-target.js';
+import { splitPlainAuthority, splitPlainTarget } from './plain-target.js';
 
 export interface Target {
   /** Lower-case host name or IP literal, without IPv6 brackets. */
@@ -79,10 +79,14 @@ export function splitHostPort(raw: string, defaultPort?: number): Target {
   return { host: normalizeHost(raw, host), port: parsePort(raw, portText) };
 }
 
-/** CONNECT's request-target is authority-form: host:port, port required (RFC 9112 §3.2.3). */
+/**
+ * CONNECT's request-target is authority-form: host:port, port required (RFC 9112 §3.2.3).
+ * The common plain shape is split in one pass (plain-target.ts); tests hold it to
+ * splitHostPort's answers.
+ */
 export function parseConnectTarget(raw: string | undefined): Target {
   if (raw === undefined || raw === '') throw badTarget('', 'CONNECT needs host:port');
-  return splitHostPort(raw);
+  return splitPlainAuthority(raw) ?? splitHostPort(raw);
 }
 
 /**

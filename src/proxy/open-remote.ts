@@ -19,7 +19,7 @@ import {
 } from '../pac/plan.js';
 import type { PacRuntime } from '../pac/runtime.js';
 import type { BadProxyList } from './bad-proxies.js';
-import { dial, type DialDeps } from './dial.js';
+import { dial, dialThen, type DialDeps, type DialOptions } from './dial.js';
 import { formatAuthority, type Target } from './http1.js';
 import { connectThrough, isFailoverError } from './upstream.js';
 
@@ -47,24 +47,25 @@ export type RemoteUse = 'tunnel' | 'stream';
 /** `rest` of a direct remote: nothing came before the origin's own bytes. */
 const NO_BYTES = Buffer.alloc(0);
 
-export async function dialDirect(
+export function dialDirect(
   target: Target,
   ctx: RemoteContext,
   use: RemoteUse = 'stream',
 ): Promise<net.Socket> {
+  return dial(directOptions(target, ctx, use), ctx.dialDeps);
+}
+
+function directOptions(target: Target, ctx: RemoteContext, use: RemoteUse): DialOptions {
   const { limits, hosts } = ctx.config;
-  return dial(
-    {
-      host: target.host,
-      port: target.port,
-      timeoutMs: limits.connectTimeoutMs,
-      keepAliveMs: limits.keepAliveMs,
-      hosts,
-      side: 'target',
-      tunnel: use === 'tunnel',
-    },
-    ctx.dialDeps,
-  );
+  return {
+    host: target.host,
+    port: target.port,
+    timeoutMs: limits.connectTimeoutMs,
+    keepAliveMs: limits.keepAliveMs,
+    hosts,
+    side: 'target',
+    tunnel: use === 'tunnel',
+  };
 }
 
 /**
@@ -160,6 +161,32 @@ async function runPlan(
   }
   if (plan.fallbackDirect) return direct(target, ctx, FALLBACK_RULE, use);
   throw noRoute(target, plan, failures);
+}
+
+/** Called once: with the error, or with the opened remote. */
+export type RemoteCallback = (err: unknown, remote?: Remote) => void;
+
+/**
+ * openRemote() with a callback. A plain direct decision dials without a promise between
+ * the decision and the connected socket (bench/README.md, seventh round); any other
+ * decision runs the plan as openRemote does.
+ */
+export function openRemoteThen(
+  target: Target,
+  decision: RouteDecision,
+  ctx: RemoteContext,
+  use: RemoteUse,
+  done: RemoteCallback,
+): void {
+  if (!isPlainDirect(decision, ctx)) {
+    openRemote(target, decision, ctx, use).then((remote) => done(undefined, remote), done);
+    return;
+  }
+  const { rule } = decision;
+  dialThen(directOptions(target, ctx, use), ctx.dialDeps, (err, socket) => {
+    if (err !== undefined) done(err);
+    else done(undefined, { socket: socket!, rest: NO_BYTES, route: 'direct', rule });
+  });
 }
 
 export function openRemote(

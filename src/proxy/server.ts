@@ -68,7 +68,7 @@ function createHttpServer(state: ServerState, agents: ForwardAgents): http.Serve
   });
   // A CONNECT after other requests on a kept-alive connection comes this way.
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    void handleConnect(state, req.url ?? '', socket, head);
+    handleConnect(state, req.url ?? '', socket, head);
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '';

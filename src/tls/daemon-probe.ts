@@ -30,10 +30,14 @@ import {
  */
 export function sniForFirstBytes(chunk: Buffer, target: Target): string | undefined | null {
   const hello = readClientHello(chunk);
-  const byName = isIP(target.host) === 0 ? target.host : undefined;
   if (hello.kind === 'not-tls') return null;
-  if (hello.kind === 'tls') return hello.sni ?? byName;
-  return chunk.length >= 6 && chunk[5] === 0x01 ? byName : null;
+  if (hello.kind === 'tls') return hello.sni ?? byName(target);
+  return chunk.length >= 6 && chunk[5] === 0x01 ? byName(target) : null;
+}
+
+/** The target's name as an SNI; an IP literal is never one (RFC 6066 §3). */
+function byName(target: Target): string | undefined {
+  return isIP(target.host) === 0 ? target.host : undefined;
 }
 
 /** The log record's `tls` field for a verdict. */
@@ -92,16 +96,25 @@ export function startDaemonProbes(state: ServerState, deps: DaemonProbeDeps = {}
       const r = await probeOverRoute(req, deps);
       return { classification: r.classification, ...(sni === undefined ? {} : { sni }) };
     });
-  const keyFor = (t: Target, route: RouteKind, upstreamId: string | undefined): ProbeKey | null =>
-    route === 'local' ? null : { route, ...(upstreamId ? { upstreamId } : {}), ...t };
+  // Built field by field: spreading temporary objects cost a share of every tunnel
+  // (bench/README.md, seventh round).
+  const keyFor = (t: Target, route: RouteKind, upstreamId: string | undefined): ProbeKey | null => {
+    if (route === 'local') return null;
+    return upstreamId
+      ? { route, upstreamId, host: t.host, port: t.port }
+      : { route, host: t.host, port: t.port };
+  };
 
   const hooks: Hooks = {
     onTunnelClientBytes(target, route, upstreamId, chunk) {
       try {
-        const key = keyFor(target, route, upstreamId);
-        if (key === null || !state.config.probe.enabled || cache.isFresh(key)) return;
+        if (!state.config.probe.enabled) return;
+        // Bytes that are no ClientHello need no key and no cache lookup.
         const sni = sniForFirstBytes(chunk, target);
-        if (sni !== null) void schedule({ host: target.host, port: target.port }, key, sni);
+        if (sni === null) return;
+        const key = keyFor(target, route, upstreamId);
+        if (key === null || cache.isFresh(key)) return;
+        void schedule({ host: target.host, port: target.port }, key, sni);
       } catch {
         // Probing is advisory: nothing it does may disturb the tunnel.
       }

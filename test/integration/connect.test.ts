@@ -5,9 +5,10 @@
  *   client --CONNECT--> corproxy --CONNECT--> fake upstream ---> echo origin
  */
 import t from 'tap';
+import net from 'node:net';
 import { startCorproxy } from '../support/corproxy.js';
 import { startFakeUpstream } from '../support/fake-upstream.js';
-import { headComplete, parseHead, rawExchange, readUntil } from '../support/net.js';
+import { headComplete, listen, parseHead, rawExchange, readUntil } from '../support/net.js';
 import { startEchoOrigin } from '../support/origins.js';
 
 t.test('direct tunnel relays both ways and logs one record', async (t) => {
@@ -60,6 +61,52 @@ t.test('half-close: client FIN ends only the upstream direction', async (t) => {
   t.equal(rest, 'last words');
   t.equal(origin.received[0]?.toString(), 'last words');
 });
+
+/**
+ * An origin that answers only after the client's FIN: `size` bytes of a pattern, then
+ * its own FIN. The tunnel then closes its client side while bytes may still be queued in
+ * the daemon or in the kernel; all of them must arrive, followed by a FIN, not a reset.
+ */
+for (const { size, readAfterMs } of [
+  { size: 64 * 1024, readAfterMs: 0 },
+  { size: 64 * 1024, readAfterMs: 300 },
+  { size: 8 * 1024 * 1024, readAfterMs: 0 },
+  { size: 8 * 1024 * 1024, readAfterMs: 300 },
+]) {
+  t.test(
+    `half-close: ${size} bytes sent after the client's FIN arrive whole (read after ${readAfterMs} ms)`,
+    async (t) => {
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) body[i] = (i * 7 + (i >> 10)) & 0xff;
+      const server = net.createServer({ allowHalfOpen: true }, (s) => {
+        s.on('error', () => undefined);
+        s.resume();
+        s.on('end', () => s.end(body));
+      });
+      const port = await listen(t, server);
+      const proxy = await startCorproxy(t);
+      const { socket } = await rawExchange(
+        proxy.port,
+        `CONNECT 127.0.0.1:${port} HTTP/1.1\r\n\r\n`,
+      );
+      socket.pause();
+      socket.end();
+      await new Promise((resolve) => setTimeout(resolve, readAfterMs));
+      const chunks: Buffer[] = [];
+      let error: Error | undefined;
+      socket.on('error', (err) => (error = err));
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.resume();
+      await new Promise((resolve) => socket.once('close', resolve));
+      t.equal(error, undefined, 'no reset');
+      const got = Buffer.concat(chunks);
+      t.equal(got.length, size);
+      t.ok(got.equals(body), 'the same bytes in order');
+      const [rec] = await proxy.waitForRecords(1);
+      t.match(rec, { outcome: 'ok', bytesUp: 0, bytesDown: size });
+    },
+  );
+}
 
 t.test('through an upstream with Basic credentials sent only there', async (t) => {
   const origin = await startEchoOrigin(t);

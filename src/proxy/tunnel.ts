@@ -5,11 +5,12 @@
  * from the sockets at the end so the data path does no per-chunk bookkeeping.
  *
  * Memory per idle tunnel is what limits how many a daemon holds (bench/README.md, W4),
- * so the relay is shaped for it: a 'data' and a 'drain' listener per direction instead
- * of Readable.pipe() (which adds nine closures per side and runs more code per chunk),
- * and the listeners are shared module functions that find their tunnel through one
- * property on the socket, instead of a dozen closures per tunnel. Together with the
- * connect handler's changes this took the daemon from 20.9 to about 11 KiB per tunnel.
+ * so the relay is shaped for it: a 'data' listener per direction (and a 'drain' listener
+ * once the direction fills its receiver) instead of Readable.pipe() (which adds nine
+ * closures per side and runs more code per chunk), and the listeners are shared module
+ * functions that find their tunnel through one property on the socket, instead of a
+ * dozen closures per tunnel. Together with the connect handler's changes this took the
+ * daemon from 20.9 to about 11 KiB per tunnel.
  */
 import type net from 'node:net';
 import { forgetKeepAlive } from './keepalive.js';
@@ -81,6 +82,9 @@ class End {
     readonly peer: net.Socket,
     public firstChunk: ((chunk: Buffer) => void) | undefined,
   ) {}
+
+  /** Whether this socket has its 'drain' listener, added at its first full write. */
+  drainWatched = false;
 }
 
 const END = Symbol('corproxy.tunnelEnd');
@@ -134,7 +138,6 @@ export function spliceThen(
 function attach(socket: net.Socket, end: End): void {
   (socket as TunnelSocket)[END] = end;
   socket.on('data', onData);
-  socket.on('drain', onDrain);
   socket.on('end', onEnd);
   socket.on('error', onError);
   // on(), not once(): each once() keeps a bound wrapper and a state object alive with
@@ -163,8 +166,17 @@ function forward(end: End, chunk: Buffer): boolean {
     first(chunk);
   }
   end.tunnel.idle?.refresh();
+  const { peer } = end;
   // A receiver that can take no more (closed) stops this direction, as unpipe would.
-  return end.peer.writable && end.peer.write(chunk);
+  if (!peer.writable) return false;
+  if (peer.write(chunk)) return true;
+  // Most tunnels never fill a socket's buffer: the 'drain' listener waits until one does.
+  const receiver = endOf(peer);
+  if (!receiver.drainWatched) {
+    receiver.drainWatched = true;
+    peer.on('drain', onDrain);
+  }
+  return false;
 }
 
 /** This socket took what was queued: its peer may read again. */

@@ -1,16 +1,7 @@
 import t from 'tap';
 import { parseAbsoluteTarget, parseAbsoluteTargetByUrl } from '../../../src/proxy/http1.js';
-import { prng } from '../../support/prng.js';
-
-/** What a parse gave: the target, or the error's code and message. */
-function outcome(parse: (raw: string) => unknown, raw: string): unknown {
-  try {
-    return { ok: parse(raw) };
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    return { code: e.code, message: e.message };
-  }
-}
+import { outcome } from '../../support/outcome.js';
+import { pick, prng } from '../../support/prng.js';
 
 const SCHEMES = ['http://', 'http://', 'http://', 'HTTP://', 'https://', 'http:/', ''];
 const HOST_PARTS = ['a', 'b', 'x1', 'z-', '-', '.', '1', '0', '255', '0x7f', 'xn--', 'Q', 'ü', '_'];
@@ -25,10 +16,6 @@ const PATH_CHARS = [
   '?',
   '\t',
 ];
-
-function pick<T>(next: () => number, list: readonly T[]): T {
-  return list[Math.floor(next() * list.length)]!;
-}
 
 function target(next: () => number): string {
   let host = '';

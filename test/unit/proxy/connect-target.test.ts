@@ -5,26 +5,14 @@
 import t from 'tap';
 import { parseConnectTarget, splitHostPort } from '../../../src/proxy/http1.js';
 import { splitPlainAuthority } from '../../../src/proxy/plain-target.js';
-import { prng } from '../../support/prng.js';
-
-function outcome(parse: (raw: string) => unknown, raw: string): unknown {
-  try {
-    return { ok: parse(raw) };
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    return { code: e.code, message: e.message };
-  }
-}
+import { outcome } from '../../support/outcome.js';
+import { pick, prng } from '../../support/prng.js';
 
 // Plain name pieces most of the time, so that many draws take the one-pass split.
 const PLAIN_PARTS = ['a', 'b', 'x1', 'z-', 'q.', 'ex.', '.', '0', '255'];
 const ODD_PARTS = ['-', 'xn--', 'Q', 'ü', '_', ':', '[', ']', '::1', ' ', '%', '/', '..'];
 const GOOD_PORTS = [':443', ':8080', ':1', ':65535'];
 const ODD_PORTS = [':080', ':0', ':65536', ':', ':99999', ':12a', '', ':443 '];
-
-function pick<T>(next: () => number, list: readonly T[]): T {
-  return list[Math.floor(next() * list.length)]!;
-}
 
 function authority(next: () => number): string {
   let host = '';

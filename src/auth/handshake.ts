@@ -51,11 +51,15 @@ export class Link {
   ) {}
 
   async get(): Promise<{ socket: net.Socket; reader: SocketReader }> {
-    if (this.socket === undefined || this.reader === undefined) {
-      this.socket = await this.open();
-      this.reader = new SocketReader(this.socket, this.opts);
-    }
-    return { socket: this.socket, reader: this.reader };
+    if (this.socket === undefined || this.reader === undefined) this.adopt(await this.open());
+    return { socket: this.socket!, reader: this.reader! };
+  }
+
+  /** Makes `socket` the link's connection (the first round opened it itself). */
+  adopt(socket: net.Socket): SocketReader {
+    this.socket = socket;
+    this.reader = new SocketReader(socket, this.opts);
+    return this.reader;
   }
 
   drop(): void {
@@ -92,49 +96,121 @@ export async function restart(
   return m.start();
 }
 
+/** Opens a new connection to the upstream; calls back once. */
+export type OpenThen = (done: (err: unknown, socket?: net.Socket) => void) => void;
+
+/** Called once: with the error (a CorproxyError), or with the established tunnel. */
+export type EstablishedCallback = (err: unknown, established?: Established) => void;
+
+export type HandshakeOptions = Omit<ReaderOptions, 'who'> & { readonly maxRounds?: number };
+
 /** Sends CONNECT rounds until a 2xx; every error is a CorproxyError. */
-export async function connectWithAuth(
+export function connectWithAuth(
   proxy: UpstreamProxy,
   target: Target,
   open: () => Promise<net.Socket>,
-  opts: Omit<ReaderOptions, 'who'> & { readonly maxRounds?: number },
+  opts: HandshakeOptions,
   deps: AuthDeps = defaultAuthDeps,
 ): Promise<Established> {
-  const session = new AuthSession(proxy, deps);
-  const link = new Link(open, { ...opts, who: proxy.id });
-  try {
-    return await run(session, link, target, opts.maxRounds ?? MAX_ROUNDS);
-  } catch (err) {
-    link.drop();
-    throw err;
-  }
+  const openThen: OpenThen = (done) => {
+    open().then((socket) => done(undefined, socket), done);
+  };
+  return new Promise((resolve, reject) => {
+    connectWithAuthThen(proxy, target, openThen, opts, deps, (err, established) =>
+      err === undefined ? resolve(established!) : reject(err),
+    );
+  });
 }
 
+/**
+ * connectWithAuth() with a callback. When the first CONNECT goes without credentials
+ * (AuthSession.startsBare), that round runs on callbacks, so an upstream that lets
+ * corproxy through at once costs no promise jobs (bench/README.md, eighth round); a
+ * reply other than 2xx, and every round after it, continues in run().
+ */
+export function connectWithAuthThen(
+  proxy: UpstreamProxy,
+  target: Target,
+  open: OpenThen,
+  opts: HandshakeOptions,
+  deps: AuthDeps,
+  done: EstablishedCallback,
+): void {
+  const session = new AuthSession(proxy, deps);
+  const reading = { who: proxy.id, timeoutMs: opts.timeoutMs, maxHeaderSize: opts.maxHeaderSize };
+  const link = new Link(() => opened(open), reading);
+  const fail = (err: unknown): void => {
+    link.drop();
+    done(err);
+  };
+  const rounds = (first?: ResponseHead): void => {
+    run(session, link, target, opts.maxRounds ?? MAX_ROUNDS, first).then(
+      (established) => done(undefined, established),
+      fail,
+    );
+  };
+  if (!session.startsBare()) {
+    rounds();
+    return;
+  }
+  open((err, socket) => {
+    if (socket === undefined) {
+      fail(err);
+      return;
+    }
+    const reader = link.adopt(socket);
+    socket.write(connectRequest(target, undefined));
+    reader.headThen('CONNECT', (headErr, head) => {
+      if (head === undefined) fail(headErr);
+      else if (isSuccess(head)) done(undefined, established(session, socket, reader));
+      else rounds(head);
+    });
+  });
+}
+
+function opened(open: OpenThen): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    open((err, socket) => (socket === undefined ? reject(err) : resolve(socket)));
+  });
+}
+
+function isSuccess(head: ResponseHead): boolean {
+  return head.status >= 200 && head.status <= 299;
+}
+
+function established(session: AuthSession, socket: net.Socket, reader: SocketReader): Established {
+  const scheme = session.succeeded();
+  return { socket, rest: reader.detach(), scheme };
+}
+
+/** The rounds of the exchange; `first` is round 1's reply when it was already read. */
 async function run(
   session: AuthSession,
   link: Link,
   target: Target,
   maxRounds: number,
+  first?: ResponseHead,
 ): Promise<Established> {
-  let authorization = await session.start();
+  let authorization = first === undefined ? await session.start() : undefined;
+  let answered = first;
   let reused = false;
   for (let round = 1; round <= maxRounds; round += 1) {
     const { socket, reader } = await link.get();
-    socket.write(connectRequest(target, authorization));
-    let head: ResponseHead;
-    try {
-      head = await reader.head('CONNECT');
-    } catch (err) {
-      // A kept-alive connection the upstream closed meanwhile: start over on a new one.
-      if (!reused || !closedEarly(err)) throw err;
-      authorization = await restart(session, link, authorization);
-      reused = false;
-      continue;
+    let head = answered;
+    answered = undefined;
+    if (head === undefined) {
+      socket.write(connectRequest(target, authorization));
+      try {
+        head = await reader.head('CONNECT');
+      } catch (err) {
+        // A kept-alive connection the upstream closed meanwhile: start over on a new one.
+        if (!reused || !closedEarly(err)) throw err;
+        authorization = await restart(session, link, authorization);
+        reused = false;
+        continue;
+      }
     }
-    if (head.status >= 200 && head.status <= 299) {
-      const scheme = session.succeeded();
-      return { socket, rest: reader.detach(), scheme };
-    }
+    if (isSuccess(head)) return established(session, socket, reader);
     if (head.status !== 407) throw refusedError(session.proxy, target, head);
     const before = session.mechanism;
     authorization = await session.answer(head);

@@ -13,6 +13,9 @@ import { ResponseHeadReader, type ResponseHead } from '../proxy/http1.js';
 /** A 407 body larger than this is not worth reading: the connection is dropped instead. */
 export const MAX_DRAIN_BYTES = 1024 * 1024;
 
+/** Called once: with an error, or with the value (undefined at end of stream). */
+export type ReadCallback<T> = (err: unknown, value?: T) => void;
+
 export interface ReaderOptions {
   readonly who: string;
   readonly timeoutMs: number;
@@ -56,33 +59,40 @@ export class SocketReader {
   }
 
   /** The next bytes, or undefined at end of stream. */
-  async read(what: string): Promise<Buffer | undefined> {
-    for (;;) {
-      const chunk = this.chunks.shift() ?? (this.socket.read() as Buffer | null);
-      if (chunk !== null) return chunk;
-      if (this.failure !== undefined) throw dialError(this.failure, 'upstream', this.opts.who);
-      if (this.ended || this.socket.readableEnded) return undefined;
-      await this.wait(what);
-    }
+  read(what: string): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.readThen(what, (err, chunk) => (err === undefined ? resolve(chunk) : reject(err)));
+    });
   }
 
-  private wait(what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        reject(
-          new CorproxyError(
-            'CPX_ERR_UPSTREAM_TIMEOUT',
-            `upstream ${this.opts.who} did not answer ${what} within ${this.opts.timeoutMs} ms`,
-          ),
-        );
-      }, this.opts.timeoutMs);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-    });
+  /**
+   * read() with a callback, called once. The first CONNECT round reads its reply this way
+   * (handshake.ts: connectWithAuthThen), so that an upstream that answers at once costs
+   * no promise jobs.
+   */
+  readThen(what: string, done: ReadCallback<Buffer>): void {
+    const chunk = this.chunks.shift() ?? (this.socket.read() as Buffer | null);
+    if (chunk !== null) done(undefined, chunk);
+    else if (this.failure !== undefined) done(dialError(this.failure, 'upstream', this.opts.who));
+    else if (this.ended || this.socket.readableEnded) done(undefined, undefined);
+    else this.waitThen(what, (err) => (err === undefined ? this.readThen(what, done) : done(err)));
+  }
+
+  private waitThen(what: string, done: (err?: CorproxyError) => void): void {
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      done(
+        new CorproxyError(
+          'CPX_ERR_UPSTREAM_TIMEOUT',
+          `upstream ${this.opts.who} did not answer ${what} within ${this.opts.timeoutMs} ms`,
+        ),
+      );
+    }, this.opts.timeoutMs);
+    this.wake = () => {
+      clearTimeout(timer);
+      this.wake = undefined;
+      done();
+    };
   }
 
   /** Stops reading; returns bytes read but not consumed (they belong to the tunnel). */
@@ -101,22 +111,44 @@ export class SocketReader {
   }
 
   /** One reply head; the bytes after it stay in the reader. */
-  async head(what: string): Promise<ResponseHead> {
+  head(what: string): Promise<ResponseHead> {
+    return new Promise((resolve, reject) => {
+      this.headThen(what, (err, head) => (err === undefined ? resolve(head!) : reject(err)));
+    });
+  }
+
+  /** head() with a callback, called once. */
+  headThen(what: string, done: ReadCallback<ResponseHead>): void {
     const parser = new ResponseHeadReader(this.opts.maxHeaderSize, this.opts.who);
-    for (;;) {
-      const chunk = await this.read(what);
+    const step: ReadCallback<Buffer> = (err, chunk) => {
+      if (err !== undefined) {
+        done(err);
+        return;
+      }
       if (chunk === undefined) {
-        throw new CorproxyError(
-          'CPX_ERR_UPSTREAM_PROTOCOL',
-          `upstream ${this.opts.who} closed the connection before answering ${what}`,
+        done(
+          new CorproxyError(
+            'CPX_ERR_UPSTREAM_PROTOCOL',
+            `upstream ${this.opts.who} closed the connection before answering ${what}`,
+          ),
         );
+        return;
       }
-      const head = parser.feed(chunk);
-      if (head !== undefined) {
-        this.unread(head.rest);
-        return head;
+      let head: ResponseHead | undefined;
+      try {
+        head = parser.feed(chunk);
+      } catch (parseErr) {
+        done(parseErr);
+        return;
       }
-    }
+      if (head === undefined) {
+        this.readThen(what, step);
+        return;
+      }
+      this.unread(head.rest);
+      done(undefined, head);
+    };
+    this.readThen(what, step);
   }
 }
 

@@ -75,11 +75,11 @@ export class AuthSession {
   }
 
   /**
-   * The first request's Proxy-Authorization: the scheme this upstream accepted last time
-   * (Basic at once, NTLM starting with its NEGOTIATE_MESSAGE), or Basic when it is the
-   * only scheme configured; otherwise none (a 407 will say what is wanted).
+   * The scheme the first request starts with: the one this upstream accepted last time
+   * (Basic at once, NTLM with its NEGOTIATE_MESSAGE), or Basic when it is the only scheme
+   * configured; otherwise none (a 407 will say what is wanted).
    */
-  async start(): Promise<string | undefined> {
+  private firstScheme(): AuthScheme | undefined {
     const allowed = this.allowed();
     const cached = this.deps.schemes.get(this.proxy.id);
     const scheme =
@@ -88,10 +88,18 @@ export class AuthSession {
         : allowed.length === 1 && allowed[0] === 'basic'
           ? 'basic'
           : undefined;
-    const m =
-      scheme === undefined || !allowed.includes(scheme)
-        ? undefined
-        : await this.mechanismFor(scheme);
+    return scheme !== undefined && allowed.includes(scheme) ? scheme : undefined;
+  }
+
+  /** True when the first request goes without credentials: start() would say undefined. */
+  startsBare(): boolean {
+    return this.firstScheme() === undefined;
+  }
+
+  /** The first request's Proxy-Authorization (see firstScheme), if any. */
+  async start(): Promise<string | undefined> {
+    const scheme = this.firstScheme();
+    const m = scheme === undefined ? undefined : await this.mechanismFor(scheme);
     const first = m === undefined ? undefined : await this.begin(m);
     if (first === undefined) this.mechanism = undefined;
     return first;

@@ -135,6 +135,21 @@ export async function planRoute(
   decision: RouteDecision,
   ctx: PlanContext,
 ): Promise<RoutePlan> {
+  const now = planWithoutPac(decision, ctx);
+  if (now !== undefined) return now;
+  // planWithoutPac answers every decision unless there is a PAC file to ask.
+  const answer = await ctx.pac!.decide(url, target.host);
+  return answer.ok ? pacPlan(answer, ctx) : withoutPac(answer.error, ctx);
+}
+
+/**
+ * The plan when no PAC answer is needed for it (a CONNECT to an upstream then opens
+ * without a promise, bench/README.md, eighth round); undefined when the PAC must be asked.
+ */
+export function planWithoutPac(
+  decision: RouteDecision,
+  ctx: Omit<PlanContext, 'isSelf'>,
+): RoutePlan | undefined {
   const { config } = ctx;
   if (isPlainDirect(decision, ctx)) {
     return { hops: [DIRECT_HOP], rule: decision.rule, fallbackDirect: false };
@@ -147,10 +162,7 @@ export async function planRoute(
       fallbackDirect: false,
     };
   }
-  if (ctx.pac !== undefined) {
-    const answer = await ctx.pac.decide(url, target.host);
-    return answer.ok ? pacPlan(answer, ctx) : withoutPac(answer.error, ctx);
-  }
+  if (ctx.pac !== undefined) return undefined;
   return {
     hops: ctx.badProxies.order(upstreamHops(config.upstreams)),
     rule: decision.rule,

@@ -224,17 +224,28 @@ export function dialProxy(
   settings: ProxyDialSettings,
   deps: DialDeps = {},
 ): Promise<net.Socket> {
-  return dial(
-    {
-      host: proxy.host,
-      port: proxy.port,
-      timeoutMs: settings.connectTimeoutMs,
-      keepAliveMs: settings.keepAliveMs,
-      hosts: settings.hosts,
-      side: 'upstream',
-      ...(settings.tunnel === true ? { tunnel: true } : {}),
-      ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
-    },
-    deps,
-  );
+  return dial(proxyDialOptions(proxy, settings), deps);
+}
+
+/** dialProxy() with a callback. */
+export function dialProxyThen(
+  proxy: UpstreamProxy,
+  settings: ProxyDialSettings,
+  deps: DialDeps,
+  done: DialCallback,
+): void {
+  dialThen(proxyDialOptions(proxy, settings), deps, done);
+}
+
+function proxyDialOptions(proxy: UpstreamProxy, settings: ProxyDialSettings): DialOptions {
+  return {
+    host: proxy.host,
+    port: proxy.port,
+    timeoutMs: settings.connectTimeoutMs,
+    keepAliveMs: settings.keepAliveMs,
+    hosts: settings.hosts,
+    side: 'upstream',
+    ...(settings.tunnel === true ? { tunnel: true } : {}),
+    ...(proxy.protocol === 'https:' ? { tls: { servername: proxy.host } } : {}),
+  };
 }

@@ -14,14 +14,16 @@ import {
   FALLBACK_RULE,
   isPlainDirect,
   planRoute,
+  planWithoutPac,
   type PlanContext,
   type RoutePlan,
 } from '../pac/plan.js';
 import type { PacRuntime } from '../pac/runtime.js';
 import type { BadProxyList } from './bad-proxies.js';
+import { defaultAuthDeps } from '../auth/session.js';
 import { dial, dialThen, type DialDeps, type DialOptions } from './dial.js';
 import { formatAuthority, type Target } from './http1.js';
-import { connectThrough, isFailoverError } from './upstream.js';
+import { connectThroughThen, isFailoverError, type UpstreamOptions } from './upstream.js';
 
 export interface RemoteContext {
   readonly config: Config;
@@ -106,70 +108,109 @@ function noRoute(
   );
 }
 
-function direct(target: Target, ctx: RemoteContext, rule: string, use: RemoteUse): Promise<Remote> {
-  return dialDirect(target, ctx, use).then((socket) => ({
-    socket,
-    rest: NO_BYTES,
-    route: 'direct',
-    rule,
-  }));
-}
-
-async function runPlan(
-  target: Target,
-  plan: RoutePlan,
-  ctx: RemoteContext,
-  use: RemoteUse,
-): Promise<Remote> {
-  const { config, badProxies } = ctx;
-  const epoch = ctx.network?.epoch ?? 0;
-  const failures: CorproxyError[] = [];
-  let proxiesLeft = plan.hops.filter((h) => h.kind === 'upstream').length;
-  const opts = {
-    connectTimeoutMs: config.limits.connectTimeoutMs,
-    keepAliveMs: config.limits.keepAliveMs,
-    maxHeaderSize: config.limits.maxHeaderSize,
-    hosts: config.hosts,
-    tunnel: use === 'tunnel',
-  };
-  for (const [i, hop] of plan.hops.entries()) {
-    const more = i < plan.hops.length - 1 || plan.fallbackDirect;
-    if (hop.kind === 'direct') {
-      try {
-        return await direct(target, ctx, plan.rule, use);
-      } catch (err) {
-        if (!more) throw err;
-        failures.push(asCorproxyError(err));
-        continue;
-      }
-    }
-    try {
-      const { socket, rest } = await connectThrough(hop.proxy, target, opts, ctx.dialDeps);
-      badProxies.markGood(hop.id);
-      ctx.network?.proxyReachable(hop.proxy);
-      return { socket, rest, route: 'upstream', rule: plan.rule, upstream: hop.proxy };
-    } catch (err) {
-      if (provesReachable(err)) ctx.network?.proxyReachable(hop.proxy);
-      if (!isFailoverError(err)) throw err;
-      const failure = err as CorproxyError;
-      badProxies.markBad(hop.id, failure.message);
-      ctx.network?.proxyFailed(epoch, hop.proxy, failure.message);
-      proxiesLeft -= 1;
-      if (proxiesLeft === 0) ctx.network?.attemptFailed(epoch);
-      failures.push(failure);
-    }
-  }
-  if (plan.fallbackDirect) return direct(target, ctx, FALLBACK_RULE, use);
-  throw noRoute(target, plan, failures);
-}
-
 /** Called once: with the error, or with the opened remote. */
 export type RemoteCallback = (err: unknown, remote?: Remote) => void;
 
+function directThen(
+  target: Target,
+  ctx: RemoteContext,
+  rule: string,
+  use: RemoteUse,
+  done: RemoteCallback,
+): void {
+  dialThen(directOptions(target, ctx, use), ctx.dialDeps, (err, socket) => {
+    if (err !== undefined) done(err);
+    else done(undefined, { socket: socket!, rest: NO_BYTES, route: 'direct', rule });
+  });
+}
+
 /**
- * openRemote() with a callback. A plain direct decision dials without a promise between
- * the decision and the connected socket (bench/README.md, seventh round); any other
- * decision runs the plan as openRemote does.
+ * One run of a plan: its hops in order, each on a callback, so that a CONNECT through an
+ * upstream that answers at once costs no promise jobs (bench/README.md, eighth round).
+ */
+class PlanRun {
+  readonly failures: CorproxyError[] = [];
+  /** Read once, as in planContext: this attempt's verdicts stay on the list it began with. */
+  readonly badProxies: BadProxyList;
+  readonly epoch: number;
+  readonly opts: UpstreamOptions;
+  proxiesLeft: number;
+
+  constructor(
+    readonly target: Target,
+    readonly plan: RoutePlan,
+    readonly ctx: RemoteContext,
+    readonly use: RemoteUse,
+    readonly done: RemoteCallback,
+  ) {
+    const { limits, hosts } = ctx.config;
+    this.badProxies = ctx.badProxies;
+    this.epoch = ctx.network?.epoch ?? 0;
+    this.proxiesLeft = plan.hops.filter((h) => h.kind === 'upstream').length;
+    this.opts = {
+      connectTimeoutMs: limits.connectTimeoutMs,
+      keepAliveMs: limits.keepAliveMs,
+      maxHeaderSize: limits.maxHeaderSize,
+      hosts,
+      tunnel: use === 'tunnel',
+    };
+  }
+
+  /** Tries hop `i`, or ends: the fallback, or every failure in one error. */
+  next(i: number): void {
+    const { target, plan, ctx, use, done } = this;
+    const hop = plan.hops[i];
+    if (hop === undefined) {
+      if (plan.fallbackDirect) directThen(target, ctx, FALLBACK_RULE, use, done);
+      else done(noRoute(target, plan, this.failures));
+      return;
+    }
+    const more = i < plan.hops.length - 1 || plan.fallbackDirect;
+    if (hop.kind === 'direct') {
+      directThen(target, ctx, plan.rule, use, (err, remote) => {
+        if (remote !== undefined || !more) done(err, remote);
+        else this.failed(i, asCorproxyError(err));
+      });
+      return;
+    }
+    connectThroughThen(hop.proxy, target, this.opts, ctx.dialDeps, defaultAuthDeps, (err, up) => {
+      if (up === undefined) this.upstreamFailed(i, hop.proxy, err);
+      else this.through(hop.proxy, up.socket, up.rest);
+    });
+  }
+
+  through(proxy: UpstreamProxy, socket: net.Socket, rest: Buffer): void {
+    const { ctx, plan } = this;
+    this.badProxies.markGood(proxy.id);
+    ctx.network?.proxyReachable(proxy);
+    this.done(undefined, { socket, rest, route: 'upstream', rule: plan.rule, upstream: proxy });
+  }
+
+  upstreamFailed(i: number, proxy: UpstreamProxy, err: unknown): void {
+    const { ctx } = this;
+    if (provesReachable(err)) ctx.network?.proxyReachable(proxy);
+    if (!isFailoverError(err)) {
+      this.done(err);
+      return;
+    }
+    const failure = err as CorproxyError;
+    this.badProxies.markBad(proxy.id, failure.message);
+    ctx.network?.proxyFailed(this.epoch, proxy, failure.message);
+    this.proxiesLeft -= 1;
+    if (this.proxiesLeft === 0) ctx.network?.attemptFailed(this.epoch);
+    this.failed(i, failure);
+  }
+
+  failed(i: number, failure: CorproxyError): void {
+    this.failures.push(failure);
+    this.next(i + 1);
+  }
+}
+
+/**
+ * Opens the remote for `decision`, calling back once. A plain direct decision dials at
+ * once; without a PAC file to ask, the plan is made and run without a promise
+ * (bench/README.md, fifth, seventh and eighth rounds).
  */
 export function openRemoteThen(
   target: Target,
@@ -178,15 +219,19 @@ export function openRemoteThen(
   use: RemoteUse,
   done: RemoteCallback,
 ): void {
-  if (!isPlainDirect(decision, ctx)) {
-    openRemote(target, decision, ctx, use).then((remote) => done(undefined, remote), done);
+  if (isPlainDirect(decision, ctx)) {
+    directThen(target, ctx, decision.rule, use, done);
     return;
   }
-  const { rule } = decision;
-  dialThen(directOptions(target, ctx, use), ctx.dialDeps, (err, socket) => {
-    if (err !== undefined) done(err);
-    else done(undefined, { socket: socket!, rest: NO_BYTES, route: 'direct', rule });
-  });
+  const plan = planWithoutPac(decision, ctx);
+  if (plan !== undefined) {
+    new PlanRun(target, plan, ctx, use, done).next(0);
+    return;
+  }
+  planRoute(target, connectUrl(target.host, target.port), decision, planContext(ctx)).then(
+    (asked) => new PlanRun(target, asked, ctx, use, done).next(0),
+    done,
+  );
 }
 
 export function openRemote(
@@ -195,10 +240,9 @@ export function openRemote(
   ctx: RemoteContext,
   use: RemoteUse = 'stream',
 ): Promise<Remote> {
-  // The plan would be one direct hop under the decision's rule: dial at once, without
-  // the plan's context and promises (bench/README.md, fifth round).
-  if (isPlainDirect(decision, ctx)) return direct(target, ctx, decision.rule, use);
-  return planRoute(target, connectUrl(target.host, target.port), decision, planContext(ctx)).then(
-    (plan) => runPlan(target, plan, ctx, use),
-  );
+  return new Promise((resolve, reject) => {
+    openRemoteThen(target, decision, ctx, use, (err, remote) =>
+      remote === undefined ? reject(err) : resolve(remote),
+    );
+  });
 }

@@ -7,9 +7,15 @@
 import type net from 'node:net';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
-import { connectWithAuth, defaultAuthDeps, type AuthDeps } from '../auth/handshake.js';
+import {
+  connectWithAuthThen,
+  defaultAuthDeps,
+  type AuthDeps,
+  type EstablishedCallback,
+  type OpenThen,
+} from '../auth/handshake.js';
 import type { AuthScheme } from '../auth/schemes.js';
-import { dialProxy, type DialDeps } from './dial.js';
+import { dialProxyThen, type DialDeps } from './dial.js';
 import { basicAuthorization, type Target } from './http1.js';
 
 export interface UpstreamOptions {
@@ -49,14 +55,30 @@ export function isFailoverError(err: unknown): boolean {
 }
 
 /** Opens a tunnel to `target` through `proxy`; rejects with a CorproxyError. */
-export async function connectThrough(
+export function connectThrough(
   proxy: UpstreamProxy,
   target: Target,
   opts: UpstreamOptions,
   deps: DialDeps = {},
   auth: AuthDeps = defaultAuthDeps,
 ): Promise<Established> {
-  const open = (): Promise<net.Socket> => dialProxy(proxy, opts, deps);
-  const reader = { timeoutMs: opts.connectTimeoutMs, maxHeaderSize: opts.maxHeaderSize };
-  return connectWithAuth(proxy, target, open, reader, auth);
+  return new Promise((resolve, reject) => {
+    connectThroughThen(proxy, target, opts, deps, auth, (err, established) =>
+      err === undefined ? resolve(established!) : reject(err),
+    );
+  });
+}
+
+/** connectThrough() with a callback: an upstream that answers 200 at once costs no promises. */
+export function connectThroughThen(
+  proxy: UpstreamProxy,
+  target: Target,
+  opts: UpstreamOptions,
+  deps: DialDeps,
+  auth: AuthDeps,
+  done: EstablishedCallback,
+): void {
+  const open: OpenThen = (opened) => dialProxyThen(proxy, opts, deps, opened);
+  const reading = { timeoutMs: opts.connectTimeoutMs, maxHeaderSize: opts.maxHeaderSize };
+  connectWithAuthThen(proxy, target, open, reading, auth, done);
 }

@@ -9,7 +9,7 @@ import { connectRequest, connectWithAuth, type AuthDeps } from '../../../src/aut
 import { NegotiateLoader, type GssLoad, type GssProvider } from '../../../src/auth/negotiate.js';
 import { SchemeCache } from '../../../src/auth/scheme-cache.js';
 import type { UpstreamProxy } from '../../../src/config/types.js';
-import { readUntil } from '../../support/net.js';
+import { listen, readUntil } from '../../support/net.js';
 import { challengeMessage, parseAuthenticateMessage } from '../../support/ntlm-server.js';
 import {
   reply407,
@@ -368,4 +368,44 @@ t.test('bounds: rounds and time', async (t) => {
     },
   );
   t.ok(Date.now() - started < 2000);
+});
+
+t.test('the first round, read on callbacks: a head in pieces, and failures', async (t) => {
+  const opened: net.Socket[] = [];
+  const recording = (port: number) => () =>
+    opener(port)().then((s) => {
+      opened.push(s);
+      return s;
+    });
+  const piecewise = net.createServer((s) => {
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 Connection established\r\n');
+      setTimeout(() => s.write('\r\nearly'), 30);
+    });
+  });
+  const port = await listen(t, piecewise);
+  const est = await connectWithAuth(proxyAt(port), TARGET, recording(port), OPTS, deps());
+  t.equal(est.scheme, 'none');
+  t.equal(est.rest.toString(), 'early', 'bytes after a head that came in two reads');
+  est.socket.destroy();
+
+  const cases = [
+    { reply: 'SSH-2.0-OpenSSH_9.6\r\n\r\n', message: /sent a reply that is not HTTP$/ },
+    { reply: '', close: true, message: /closed the connection before answering CONNECT$/ },
+  ];
+  for (const c of cases) {
+    const up = await startScriptedProxy(t, () => ({ reply: c.reply, close: c.close }));
+    await t.rejects(connectWithAuth(proxyAt(up.port), TARGET, recording(up.port), OPTS, deps()), {
+      code: 'CPX_ERR_UPSTREAM_PROTOCOL',
+      message: c.message,
+    });
+    t.ok(opened.at(-1)?.destroyed, 'the connection is closed');
+    t.equal(up.connections(), 1, 'one connection: a failed first round is not retried');
+  }
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  await t.rejects(
+    connectWithAuth(proxyAt(1), TARGET, () => Promise.reject(refused), OPTS, deps()),
+    refused,
+    "the opener's error as it is",
+  );
 });

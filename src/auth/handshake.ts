@@ -123,10 +123,11 @@ export function connectWithAuth(
 }
 
 /**
- * connectWithAuth() with a callback. When the first CONNECT goes without credentials
- * (AuthSession.startsBare), that round runs on callbacks, so an upstream that lets
- * corproxy through at once costs no promise jobs (bench/README.md, eighth round); a
- * reply other than 2xx, and every round after it, continues in run().
+ * connectWithAuth() with a callback. The first round runs on callbacks: an upstream that
+ * lets corproxy through at once costs no promise jobs (bench/README.md, eighth round), and
+ * one that wants nothing costs none at all, as the first request then goes without
+ * credentials (AuthSession.startsBare). A reply other than 2xx, and every round after it,
+ * continues in run().
  */
 export function connectWithAuthThen(
   proxy: UpstreamProxy,
@@ -143,29 +144,28 @@ export function connectWithAuthThen(
     link.drop();
     done(err);
   };
-  const rounds = (first?: ResponseHead): void => {
-    run(session, link, target, opts.maxRounds ?? MAX_ROUNDS, first).then(
-      (established) => done(undefined, established),
-      fail,
-    );
-  };
-  if (!session.startsBare()) {
-    rounds();
-    return;
-  }
-  open((err, socket) => {
-    if (socket === undefined) {
-      fail(err);
-      return;
-    }
-    const reader = link.adopt(socket);
-    socket.write(connectRequest(target, undefined));
-    reader.headThen('CONNECT', (headErr, head) => {
-      if (head === undefined) fail(headErr);
-      else if (isSuccess(head)) done(undefined, established(session, socket, reader));
-      else rounds(head);
+  const firstRound = (authorization: string | undefined): void => {
+    open((err, socket) => {
+      if (socket === undefined) {
+        fail(err);
+        return;
+      }
+      const reader = link.adopt(socket);
+      socket.write(connectRequest(target, authorization));
+      reader.headThen('CONNECT', (headErr, head) => {
+        if (head === undefined) fail(headErr);
+        else if (isSuccess(head)) done(undefined, established(session, socket, reader));
+        else {
+          run(session, link, target, opts.maxRounds ?? MAX_ROUNDS, head).then(
+            (est) => done(undefined, est),
+            fail,
+          );
+        }
+      });
     });
-  });
+  };
+  if (session.startsBare()) firstRound(undefined);
+  else session.start().then(firstRound, fail);
 }
 
 function opened(open: OpenThen): Promise<net.Socket> {
@@ -183,16 +183,20 @@ function established(session: AuthSession, socket: net.Socket, reader: SocketRea
   return { socket, rest: reader.detach(), scheme };
 }
 
-/** The rounds of the exchange; `first` is round 1's reply when it was already read. */
+/**
+ * The rounds from the first one's reply, `first` (round 1 was sent by
+ * connectWithAuthThen). Every reply is answered with a new Proxy-Authorization before
+ * the next request, so the first request's own is not needed here.
+ */
 async function run(
   session: AuthSession,
   link: Link,
   target: Target,
   maxRounds: number,
-  first?: ResponseHead,
+  first: ResponseHead,
 ): Promise<Established> {
-  let authorization = first === undefined ? await session.start() : undefined;
-  let answered = first;
+  let authorization: string | undefined;
+  let answered: ResponseHead | undefined = first;
   let reused = false;
   for (let round = 1; round <= maxRounds; round += 1) {
     const { socket, reader } = await link.get();

@@ -44,6 +44,7 @@ async function tunnel(t: Teardown): Promise<{
   user: net.Socket;
   origin: net.Socket;
   client: net.Socket;
+  remote: net.Socket;
   result: Promise<SpliceResult>;
 }> {
   const [user, client] = await socketPair(t);
@@ -53,8 +54,29 @@ async function tunnel(t: Teardown): Promise<{
     remoteHead: Buffer.alloc(0),
     idleTimeoutMs: 10_000,
   });
-  return { user, origin, client, result };
+  return { user, origin, client, remote, result };
 }
+
+/** The values `socket` holds under symbol keys that are objects (corproxy's and Node's). */
+function symbolObjects(socket: net.Socket): unknown[] {
+  const own = socket as unknown as Record<symbol, unknown>;
+  return Object.getOwnPropertySymbols(socket)
+    .map((k) => own[k])
+    .filter((v) => typeof v === 'object' && v !== null);
+}
+
+t.test('a closed tunnel lets go of its state: its sockets no longer reach it', async (t) => {
+  const { user, origin, client, remote, result } = await tunnel(t);
+  const before = symbolObjects(client).filter((v) => v?.constructor.name === 'End');
+  t.equal(before.length, 1, 'an open tunnel is reached through its sockets');
+  user.end();
+  origin.end();
+  await result;
+  for (const socket of [client, remote]) {
+    const ends = symbolObjects(socket).filter((v) => v?.constructor.name === 'End');
+    t.same(ends, [], 'no End left on a closed socket');
+  }
+});
 
 t.test('bytes both ways, then FINs both ways: counted, closed by the client', async (t) => {
   const { user, origin, result } = await tunnel(t);

@@ -8,6 +8,7 @@
  * See docs/authentication.md for the whole flow.
  */
 import type net from 'node:net';
+import { promised, type Callback } from '../callback.js';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import { formatAuthority, type ResponseHead, type Target } from '../proxy/http1.js';
@@ -97,10 +98,10 @@ export async function restart(
 }
 
 /** Opens a new connection to the upstream; calls back once. */
-export type OpenThen = (done: (err: unknown, socket?: net.Socket) => void) => void;
+export type OpenThen = (done: Callback<net.Socket>) => void;
 
 /** Called once: with the error (a CorproxyError), or with the established tunnel. */
-export type EstablishedCallback = (err: unknown, established?: Established) => void;
+export type EstablishedCallback = Callback<Established>;
 
 export type HandshakeOptions = Omit<ReaderOptions, 'who'> & { readonly maxRounds?: number };
 
@@ -115,11 +116,7 @@ export function connectWithAuth(
   const openThen: OpenThen = (done) => {
     open().then((socket) => done(undefined, socket), done);
   };
-  return new Promise((resolve, reject) => {
-    connectWithAuthThen(proxy, target, openThen, opts, deps, (err, established) =>
-      err === undefined ? resolve(established!) : reject(err),
-    );
-  });
+  return promised((done) => connectWithAuthThen(proxy, target, openThen, opts, deps, done));
 }
 
 /**
@@ -139,7 +136,7 @@ export function connectWithAuthThen(
 ): void {
   const session = new AuthSession(proxy, deps);
   const reading = { who: proxy.id, timeoutMs: opts.timeoutMs, maxHeaderSize: opts.maxHeaderSize };
-  const link = new Link(() => opened(open), reading);
+  const link = new Link(() => promised(open), reading);
   const fail = (err: unknown): void => {
     link.drop();
     done(err);
@@ -166,12 +163,6 @@ export function connectWithAuthThen(
   };
   if (session.startsBare()) firstRound(undefined);
   else session.start().then(firstRound, fail);
-}
-
-function opened(open: OpenThen): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    open((err, socket) => (socket === undefined ? reject(err) : resolve(socket)));
-  });
 }
 
 function isSuccess(head: ResponseHead): boolean {

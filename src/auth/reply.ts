@@ -6,15 +6,13 @@
  * are handed back.
  */
 import type net from 'node:net';
+import { promised, type Callback } from '../callback.js';
 import { CorproxyError } from '../errors.js';
 import { dialError } from '../proxy/dial.js';
 import { ResponseHeadReader, type ResponseHead } from '../proxy/http1.js';
 
 /** A 407 body larger than this is not worth reading: the connection is dropped instead. */
 export const MAX_DRAIN_BYTES = 1024 * 1024;
-
-/** Called once: with an error, or with the value (undefined at end of stream). */
-export type ReadCallback<T> = (err: unknown, value?: T) => void;
 
 export interface ReaderOptions {
   readonly who: string;
@@ -60,9 +58,7 @@ export class SocketReader {
 
   /** The next bytes, or undefined at end of stream. */
   read(what: string): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => {
-      this.readThen(what, (err, chunk) => (err === undefined ? resolve(chunk) : reject(err)));
-    });
+    return promised((done) => this.readThen(what, done));
   }
 
   /**
@@ -70,7 +66,7 @@ export class SocketReader {
    * (handshake.ts: connectWithAuthThen), so that an upstream that answers at once costs
    * no promise jobs.
    */
-  readThen(what: string, done: ReadCallback<Buffer>): void {
+  readThen(what: string, done: Callback<Buffer | undefined>): void {
     const chunk = this.chunks.shift() ?? (this.socket.read() as Buffer | null);
     if (chunk !== null) done(undefined, chunk);
     else if (this.failure !== undefined) done(dialError(this.failure, 'upstream', this.opts.who));
@@ -112,15 +108,13 @@ export class SocketReader {
 
   /** One reply head; the bytes after it stay in the reader. */
   head(what: string): Promise<ResponseHead> {
-    return new Promise((resolve, reject) => {
-      this.headThen(what, (err, head) => (err === undefined ? resolve(head!) : reject(err)));
-    });
+    return promised((done) => this.headThen(what, done));
   }
 
   /** head() with a callback, called once. */
-  headThen(what: string, done: ReadCallback<ResponseHead>): void {
+  headThen(what: string, done: Callback<ResponseHead>): void {
     const parser = new ResponseHeadReader(this.opts.maxHeaderSize, this.opts.who);
-    const step: ReadCallback<Buffer> = (err, chunk) => {
+    const step: Callback<Buffer | undefined> = (err, chunk) => {
       if (err !== undefined) {
         done(err);
         return;

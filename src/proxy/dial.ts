@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import dns from 'node:dns';
+import { promised } from '../callback.js';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError, type ErrorCode } from '../errors.js';
 import { keepAliveSoon } from './keepalive.js';
@@ -110,9 +111,7 @@ export function timeoutError(side: 'target' | 'upstream', who: string, ms: numbe
 
 /** Resolves with a connected socket (TLS-established for opts.tls) or rejects. */
 export function dial(opts: DialOptions, deps: DialDeps = {}): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    dialThen(opts, deps, (err, socket) => (err === undefined ? resolve(socket!) : reject(err)));
-  });
+  return promised((done) => dialThen(opts, deps, done));
 }
 
 /** Called once: with the error, or with the connected socket. */

@@ -5,6 +5,8 @@
  * monitor so that off the corporate network requests stop waiting for timeouts.
  */
 import type net from 'node:net';
+import { defaultAuthDeps } from '../auth/session.js';
+import { promised, type Callback } from '../callback.js';
 import type { Config, UpstreamProxy } from '../config/types.js';
 import { asCorproxyError, CorproxyError } from '../errors.js';
 import type { RouteDecision } from '../events.js';
@@ -20,7 +22,6 @@ import {
 } from '../pac/plan.js';
 import type { PacRuntime } from '../pac/runtime.js';
 import type { BadProxyList } from './bad-proxies.js';
-import { defaultAuthDeps } from '../auth/session.js';
 import { dial, dialThen, type DialDeps, type DialOptions } from './dial.js';
 import { formatAuthority, type Target } from './http1.js';
 import { connectThroughThen, isFailoverError, type UpstreamOptions } from './upstream.js';
@@ -109,7 +110,7 @@ function noRoute(
 }
 
 /** Called once: with the error, or with the opened remote. */
-export type RemoteCallback = (err: unknown, remote?: Remote) => void;
+export type RemoteCallback = Callback<Remote>;
 
 function directThen(
   target: Target,
@@ -240,9 +241,5 @@ export function openRemote(
   ctx: RemoteContext,
   use: RemoteUse = 'stream',
 ): Promise<Remote> {
-  return new Promise((resolve, reject) => {
-    openRemoteThen(target, decision, ctx, use, (err, remote) =>
-      remote === undefined ? reject(err) : resolve(remote),
-    );
-  });
+  return promised((done) => openRemoteThen(target, decision, ctx, use, done));
 }

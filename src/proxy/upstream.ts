@@ -5,6 +5,7 @@
  * and are handed back, never dropped.
  */
 import type net from 'node:net';
+import { promised } from '../callback.js';
 import type { UpstreamProxy } from '../config/types.js';
 import { CorproxyError } from '../errors.js';
 import {
@@ -62,11 +63,7 @@ export function connectThrough(
   deps: DialDeps = {},
   auth: AuthDeps = defaultAuthDeps,
 ): Promise<Established> {
-  return new Promise((resolve, reject) => {
-    connectThroughThen(proxy, target, opts, deps, auth, (err, established) =>
-      err === undefined ? resolve(established!) : reject(err),
-    );
-  });
+  return promised((done) => connectThroughThen(proxy, target, opts, deps, auth, done));
 }
 
 /** connectThrough() with a callback: an upstream that answers 200 at once costs no promises. */

@@ -114,7 +114,9 @@ export function connectWithAuth(
   deps: AuthDeps = defaultAuthDeps,
 ): Promise<Established> {
   const openThen: OpenThen = (done) => {
-    open().then((socket) => done(undefined, socket), done);
+    // A callback's undefined error means success: a rejection without a reason is not.
+    const failed = (err: unknown): void => done(err ?? new Error('the opener failed'));
+    open().then((socket) => done(undefined, socket), failed);
   };
   return promised((done) => connectWithAuthThen(proxy, target, openThen, opts, deps, done));
 }

@@ -6,7 +6,6 @@
  *   runExplain --GET /status--> corproxy serve --CONNECT--> (dead upstream: marked bad)
  */
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -17,7 +16,7 @@ import { toExitCode } from '../../src/errors.js';
 import type { Explanation } from '../../src/inspect/explain.js';
 import type { Env } from '../../src/inspect/proxy-answer.js';
 import { startDaemon } from '../support/daemon-process.js';
-import { parseHead, rawExchange } from '../support/net.js';
+import { closedPort, parseHead, rawExchange } from '../support/net.js';
 import { waitFor } from '../support/tools.js';
 
 function cliConfig(flags: Flags): Config {
@@ -33,14 +32,6 @@ async function explainText(args: ExplainArgs, config: Config, env: Env): Promise
   let out = '';
   await runExplain(args, { config, env, out: (s) => (out += s), timeoutMs: 1000 });
   return out;
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 t.test('upstream health from the running daemon; Go and curl through corproxy', async (t) => {

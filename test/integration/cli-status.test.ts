@@ -18,7 +18,7 @@ import type { Config } from '../../src/config/types.js';
 import { toExitCode } from '../../src/errors.js';
 import { writeStatusFile } from '../../src/service/instance-lock.js';
 import { startDaemon } from '../support/daemon-process.js';
-import { listen, parseHead, rawExchange } from '../support/net.js';
+import { closedPort, listen, parseHead, rawExchange } from '../support/net.js';
 import { waitExit, waitFor, type TeardownTest } from '../support/tools.js';
 
 /** A config for the CLI side: the test's state dir, no listen address of its own. */
@@ -56,15 +56,6 @@ async function status(config: Config, json = false): Promise<string> {
   let out = '';
   await runStatus({ json }, { config, out: (s) => (out += s) });
   return out;
-}
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The PID of a process that has exited. */

@@ -13,7 +13,7 @@ import t from 'tap';
 import { sharedSchemes } from '../../src/auth/scheme-cache.js';
 import { startCorproxy } from '../support/corproxy.js';
 import { ResponseReader } from '../support/http-reader.js';
-import { connect, listen } from '../support/net.js';
+import { closedPort, connect, listen } from '../support/net.js';
 import { startHttpOrigin } from '../support/origins.js';
 import {
   reply407,
@@ -34,15 +34,6 @@ async function client(port: number): Promise<{ socket: net.Socket; reader: Respo
 
 function get(url: string, extra = '', method = 'GET'): string {
   return `${method} ${url} HTTP/1.1\r\nHost: ignored.test\r\n${extra}\r\n`;
-}
-
-/** A port on 127.0.0.1 nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 t.test('50 keep-alive GETs on one client connection use one origin connection', async (t) => {

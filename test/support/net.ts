@@ -25,6 +25,15 @@ export async function listen<S extends net.Server | http.Server>(
   return (server.address() as net.AddressInfo).port;
 }
 
+/** A port on 127.0.0.1 that nothing listens on: connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host, allowHalfOpen: true }, () => resolve(s));

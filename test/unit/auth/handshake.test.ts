@@ -408,4 +408,9 @@ t.test('the first round, read on callbacks: a head in pieces, and failures', asy
     refused,
     "the opener's error as it is",
   );
+  await t.rejects(
+    connectWithAuth(proxyAt(1), TARGET, () => Promise.reject(undefined), OPTS, deps()),
+    { message: 'the opener failed' },
+    'a rejection without a reason still fails',
+  );
 });

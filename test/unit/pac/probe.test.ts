@@ -1,7 +1,7 @@
 import net from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { MAX_PROBED, probeNetwork } from '../../../src/pac/probe.js';
-import { listen } from '../../support/net.js';
+import { closedPort, listen } from '../../support/net.js';
 
 const target = (port: number, host = 'corp-proxy.test') => ({
   id: `${host}:${port}`,
@@ -10,20 +10,13 @@ const target = (port: number, host = 'corp-proxy.test') => ({
   port,
 });
 
-async function closedPort(t: Test): Promise<number> {
-  const s = net.createServer();
-  const port = await listen(t, s);
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 t.test('a TCP connect to any remembered proxy counts; nothing is sent', async (t) => {
   const received: Buffer[] = [];
   const server = net.createServer((socket) => {
     socket.on('data', (d: Buffer) => received.push(d));
   });
   const up = await listen(t, server);
-  const down = await closedPort(t);
+  const down = await closedPort();
   const deps = { dialDeps: {}, hosts: { 'corp-proxy.test': '127.0.0.1' }, timeoutMs: 1000 };
   t.same(await probeNetwork([target(down), target(up)], deps), { proxies: true, pac: undefined });
   t.same(await probeNetwork([target(down)], deps), { proxies: false, pac: undefined });

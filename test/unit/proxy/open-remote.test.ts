@@ -4,7 +4,6 @@
  * the callback comes exactly once, with which remote or error, and what the bad-proxy
  * list and the network monitor were told.
  */
-import net from 'node:net';
 import t from 'tap';
 import { parseConfig } from '../../../src/config/parse.js';
 import type { CorproxyError } from '../../../src/errors.js';
@@ -16,25 +15,9 @@ import {
   type Remote,
   type RemoteContext,
 } from '../../../src/proxy/open-remote.js';
-import { listen } from '../../support/net.js';
+import { closedPort } from '../../support/net.js';
+import { startEchoOrigin } from '../../support/origins.js';
 import { reply407, startScriptedProxy } from '../../support/scripted-proxy.js';
-
-type Teardown = Parameters<typeof startScriptedProxy>[0];
-
-/** A port nothing listens on: connecting is refused. */
-async function closedPort(t: Teardown): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(t, server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function echoOrigin(t: Teardown): Promise<number> {
-  return listen(
-    t,
-    net.createServer((s) => s.pipe(s)),
-  );
-}
 
 /** The monitor's calls, in order. */
 function fakeNetwork(): { monitor: NetworkMonitor; calls: string[] } {
@@ -91,8 +74,8 @@ function open(
 }
 
 t.test('a dead upstream is marked bad and the next one carries the tunnel', async (t) => {
-  const origin = await echoOrigin(t);
-  const dead = await closedPort(t);
+  const origin = (await startEchoOrigin(t)).port;
+  const dead = await closedPort();
   const good = await startScriptedProxy(t, () => ({ tunnel: true, early: 'hi' }));
   const { monitor, calls } = fakeNetwork();
   const ctx = context([dead, good.port], 'none', monitor);
@@ -111,9 +94,9 @@ t.test('a dead upstream is marked bad and the next one carries the tunnel', asyn
 });
 
 t.test('every upstream dead: fallback direct, or one error naming each', async (t) => {
-  const origin = await echoOrigin(t);
-  const a = await closedPort(t);
-  const b = await closedPort(t);
+  const origin = (await startEchoOrigin(t)).port;
+  const a = await closedPort();
+  const b = await closedPort();
   const net1 = fakeNetwork();
   const viaFallback = await open(
     { host: '127.0.0.1', port: origin },
@@ -142,7 +125,7 @@ t.test('every upstream dead: fallback direct, or one error naming each', async (
 });
 
 t.test('an upstream that answers but refuses ends the attempt: no failover', async (t) => {
-  const origin = await echoOrigin(t);
+  const origin = (await startEchoOrigin(t)).port;
   const refusing = await startScriptedProxy(t, () => ({ reply: reply407(['Basic realm="r"']) }));
   const spare = await startScriptedProxy(t, () => ({ tunnel: true }));
   const { monitor, calls } = fakeNetwork();
@@ -156,8 +139,8 @@ t.test('an upstream that answers but refuses ends the attempt: no failover', asy
 });
 
 t.test('a PAC answer is asked for, then its hops run in order', async (t) => {
-  const origin = await echoOrigin(t);
-  const dead = await closedPort(t);
+  const origin = (await startEchoOrigin(t)).port;
+  const dead = await closedPort();
   const asked: string[] = [];
   const ctx: RemoteContext = {
     ...context([], 'none'),

@@ -1,20 +1,31 @@
 /**
- * Every process the harness starts goes through here: it keeps their handles, reads their
+ * Every process the harnesses start goes through here: it keeps their handles, reads their
  * JSON lines, and stops them by their own handle (never by name), only while they have not
- * exited, with SIGKILL after a bound. `stopAll` runs on every exit path of run.js.
+ * exited, with SIGKILL after a bound. `stopAll` runs on every exit path of run.js and
+ * mirror.js (whose children start through mirror/processes.js).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const started = new Set();
 
-/** Environment for children: no proxy variables or corproxy settings from the caller. */
+/**
+ * Environment for children: no proxy variables, corproxy settings or Go settings (the
+ * mirror benchmark runs `go`) from the caller.
+ */
 export function cleanEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(https?_proxy|no_proxy|all_proxy|corproxy_.*)$/i.test(k)) env[k] = v;
+    if (!/^(https?_proxy|no_proxy|all_proxy|corproxy_.*|go.*)$/i.test(k)) env[k] = v;
   }
   return { ...env, ...extra };
+}
+
+/** Keeps `proc` until it exits, so that stopAll and killAllNow reach it. */
+export function track(proc) {
+  started.add(proc);
+  proc.once('exit', () => started.delete(proc));
+  return proc;
 }
 
 /**
@@ -22,13 +33,13 @@ export function cleanEnv(extra = {}) {
  * `pred`; `child.output()` is the tail of stdout+stderr for error messages.
  */
 export function startChild(command, args, opts = {}) {
-  const proc = spawn(command, args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: opts.env ?? cleanEnv(),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-  });
-  started.add(proc);
-  proc.once('exit', () => started.delete(proc));
+  const proc = track(
+    spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env ?? cleanEnv(),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    }),
+  );
   let tail = '';
   let partial = '';
   const lines = [];

@@ -34,7 +34,7 @@ function configYaml({ stateDir, upstream, maxConnections }) {
 /**
  * Starts one daemon in `dir/name`. `nodeArgs` go before the script (--cpu-prof); `mainJs`
  * names another build to compare (A/B runs while tuning). Resolves
- * `{ port, pid, child, logFile, stop }` once it prints its listening line.
+ * `{ port, pid, child, logFile, stderr, stop }` once it prints its listening line.
  */
 export async function startCorproxy({
   dir,
@@ -48,8 +48,20 @@ export async function startCorproxy({
 }) {
   const stateDir = join(dir, name);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const yaml = configYaml({ stateDir, upstream, maxConnections });
+  const daemon = await serveConfig(stateDir, yaml, { nodeArgs, mainJs });
+  return { ...daemon, logFile: join(stateDir, 'connections.log') };
+}
+
+/**
+ * Writes `yaml` as `stateDir/config.yaml` and starts `node [nodeArgs] mainJs serve` on it,
+ * with HOME and the XDG directories in `stateDir`, as users start the daemon; resolves
+ * `{ port, pid, child, stderr, stop }` once it prints its listening line. The mirror
+ * benchmark starts its daemons here too.
+ */
+export async function serveConfig(stateDir, yaml, { nodeArgs = [], mainJs = MAIN_JS } = {}) {
   const configFile = join(stateDir, 'config.yaml');
-  await writeFile(configFile, configYaml({ stateDir, upstream, maxConnections }));
+  await writeFile(configFile, yaml);
   let stderr = '';
   let onLine;
   const child = startChild(
@@ -82,7 +94,6 @@ export async function startCorproxy({
     port,
     pid: child.pid,
     child,
-    logFile: join(stateDir, 'connections.log'),
     stderr: () => stderr,
     stop: () => child.stop(10_000),
   };

@@ -1,8 +1,9 @@
 /**
- * The local upstream proxy of the chained topology: a private squid (its own config, pid
- * file, logs and directories in the run's temp dir, `-N` in the foreground, a distinct
- * `-n` service name), listening on 127.0.0.1, resolving only the origin's name from its
- * hosts_file, caching nothing, allowing CONNECT to any port for loopback clients.
+ * The local upstream proxy of the chained topology and of the mirror benchmark: a private
+ * squid (its own config, pid file, logs and directories in the run's temp dir, `-N` in the
+ * foreground, a distinct `-n` service name), listening on 127.0.0.1, resolving only the
+ * origin's name from its hosts_file, caching nothing, allowing CONNECT to any port of that
+ * name for loopback clients.
  */
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -98,7 +99,11 @@ function squidConf(dir, port, asProxy, hostName) {
   ].join('\n');
 }
 
-/** Starts squid in `parent/squid`; resolves `{ port, pid, url, stop }`. */
+/**
+ * Starts squid in `parent/squid` (the caller makes `parent` reachable for the `proxy`
+ * user); resolves `{ port, pid, url, tunnels, stop }`, `tunnels()` counting the CONNECTs
+ * in its access log.
+ */
 export async function startSquid(bin, parent, hostName) {
   const dir = join(parent, 'squid');
   await mkdir(dir, { recursive: true });
@@ -113,10 +118,15 @@ export async function startSquid(bin, parent, hostName) {
   while (Date.now() < deadline) {
     if (child.proc.exitCode !== null) break;
     if (await canConnect(port)) {
+      const tunnels = async () => {
+        const log = await readFile(join(dir, 'access.log'), 'utf8').catch(() => '');
+        return log.split('\n').filter((l) => / CONNECT /.test(l)).length;
+      };
       return {
         port,
         pid: child.pid,
         url: `http://127.0.0.1:${port}`,
+        tunnels,
         stop: () => child.stop(10_000),
       };
     }

@@ -8,11 +8,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { cleanEnv, start } from './processes.js';
+import { serveConfig } from '../lib/corproxy.js';
 
-export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-const LISTENING = /corproxy listening on http:\/\/127\.0\.0\.1:(\d+)/;
+export { MAIN_JS } from '../lib/corproxy.js';
 
 function configYaml({ stateDir, upstream, host, moduleProxyUrl }) {
   return [
@@ -30,8 +28,8 @@ function configYaml({ stateDir, upstream, host, moduleProxyUrl }) {
 }
 
 /**
- * Starts a daemon in `dir/name`; resolves `{ url, stop }` once it listens. `withRoots`:
- * the bundle holds Node's roots before `caPem`, as `corproxy trust` writes it.
+ * Starts a daemon in `dir/name`; resolves `{ url, output, stop }` once it listens.
+ * `withRoots`: the bundle holds Node's roots before `caPem`, as `corproxy trust` writes it.
  */
 export async function startCorproxy({
   dir,
@@ -46,31 +44,7 @@ export async function startCorproxy({
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const roots = withRoots ? [...tls.rootCertificates, caPem] : [caPem];
   await writeFile(join(stateDir, 'ca-bundle.pem'), `${roots.map((p) => p.trim()).join('\n')}\n`);
-  const configFile = join(stateDir, 'config.yaml');
-  await writeFile(configFile, configYaml({ stateDir, upstream, host, moduleProxyUrl }));
-  let output = '';
-  let onOutput = () => undefined;
-  const child = start(process.execPath, [MAIN_JS, 'serve', '--config', configFile], {
-    env: cleanEnv({ HOME: stateDir, XDG_CONFIG_HOME: stateDir, XDG_STATE_HOME: stateDir }),
-    onOutput: (s) => {
-      output = (output + s).slice(-8000);
-      onOutput();
-    },
-  });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`corproxy did not start:\n${output}`)), 15_000);
-    onOutput = () => {
-      const m = LISTENING.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`corproxy exited (${code}) before listening:\n${output}`));
-    });
-    onOutput();
-  });
-  return { url: `http://127.0.0.1:${port}`, output: () => output, stop: () => child.stop(10_000) };
+  const yaml = configYaml({ stateDir, upstream, host, moduleProxyUrl });
+  const daemon = await serveConfig(stateDir, yaml);
+  return { url: `http://127.0.0.1:${daemon.port}`, output: daemon.stderr, stop: daemon.stop };
 }

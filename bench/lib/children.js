@@ -78,7 +78,14 @@ export function startChild(command, args, opts = {}) {
     opts.onStderr?.(s);
   });
   proc.stdin.on('error', () => undefined);
-  const exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig)));
+  // A command that cannot be started emits 'error' and may never emit 'exit'.
+  const exited = new Promise((resolve) => {
+    proc.once('error', (err) => {
+      keep(`\n${err.message}\n`);
+      resolve(null);
+    });
+    proc.once('exit', (code, sig) => resolve(code ?? sig));
+  });
   return {
     proc,
     pid: proc.pid,

@@ -24,7 +24,7 @@ import { goModDownload, removeTree } from './mirror/go.js';
 import { startModuleProxy } from './mirror/module-proxy.js';
 import { artifactPaths, moduleSet, proxyFiles } from './mirror/modules.js';
 import { makeCa, makeLeaf } from './mirror/pki.js';
-import { killNow, start, stopAll } from './mirror/processes.js';
+import { killAllNow, startChild, stopAll } from './lib/children.js';
 import { describeMachine, printTable, summarize, writeJson } from './mirror/report.js';
 import { startUpstream } from './mirror/upstream.js';
 
@@ -87,7 +87,7 @@ function findGo() {
 }
 
 async function goVersion(goBin) {
-  const child = start(goBin, ['version'], { env: { PATH: process.env.PATH ?? '' } });
+  const child = startChild(goBin, ['version'], { env: { PATH: process.env.PATH ?? '' } });
   await child.exited;
   return child.output().trim();
 }
@@ -242,7 +242,7 @@ async function main(opts) {
 }
 
 process.once('exit', () => {
-  killNow();
+  killAllNow();
   if (tempDir) removeTree(tempDir);
 });
 for (const sig of ['SIGINT', 'SIGTERM']) {

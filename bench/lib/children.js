@@ -2,7 +2,7 @@
  * Every process the harnesses start goes through here: it keeps their handles, reads their
  * JSON lines, and stops them by their own handle (never by name), only while they have not
  * exited, with SIGKILL after a bound. `stopAll` runs on every exit path of run.js and
- * mirror.js (whose children start through mirror/processes.js).
+ * mirror.js.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,25 +21,19 @@ export function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-/** Keeps `proc` until it exits, so that stopAll and killAllNow reach it. */
-export function track(proc) {
-  started.add(proc);
-  proc.once('exit', () => started.delete(proc));
-  return proc;
-}
-
 /**
  * Starts a process. `child.json(pred, ms)` resolves the next stdout JSON line matching
- * `pred`; `child.output()` is the tail of stdout+stderr for error messages.
+ * `pred`; `child.output()` is the tail of stdout+stderr for error messages; `child.exited`
+ * resolves with the exit code or signal (null when it could not be started).
  */
 export function startChild(command, args, opts = {}) {
-  const proc = track(
-    spawn(command, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: opts.env ?? cleanEnv(),
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    }),
-  );
+  const proc = spawn(command, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: opts.env ?? cleanEnv(),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  started.add(proc);
+  proc.once('exit', () => started.delete(proc));
   let tail = '';
   let partial = '';
   const lines = [];
@@ -78,13 +72,14 @@ export function startChild(command, args, opts = {}) {
     opts.onStderr?.(s);
   });
   proc.stdin.on('error', () => undefined);
-  // A command that cannot be started emits 'error' and may never emit 'exit'.
+  // 'close' comes after 'exit' once stdout and stderr are read, so output() is whole when
+  // `exited` resolves. A command that cannot be started emits 'error' and maybe no more.
   const exited = new Promise((resolve) => {
     proc.once('error', (err) => {
       keep(`\n${err.message}\n`);
       resolve(null);
     });
-    proc.once('exit', (code, sig) => resolve(code ?? sig));
+    proc.once('close', (code, sig) => resolve(code ?? sig));
   });
   return {
     proc,

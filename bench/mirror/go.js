@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { start } from './processes.js';
+import { startChild } from '../lib/children.js';
 import { VERSION } from './modules.js';
 
 /** Module caches are read-only: make the tree writable, then delete it (sync: also used at exit). */
@@ -64,7 +64,7 @@ export async function goModDownload({ goBin, base, mods, goproxy, timeoutMs }) {
     SSL_CERT_FILE: join(d.certs, 'none.pem'),
   };
   const started = performance.now();
-  const child = start(goBin, ['mod', 'download'], { env, cwd: d.work });
+  const child = startChild(goBin, ['mod', 'download'], { env, cwd: d.work });
   const timer = setTimeout(() => child.proc.kill('SIGKILL'), timeoutMs);
   const code = await child.exited;
   clearTimeout(timer);
